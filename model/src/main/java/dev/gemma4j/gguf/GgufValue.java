@@ -1,0 +1,266 @@
+package dev.gemma4j.gguf;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * One GGUF metadata value with its stored type. Scalars are held as {@link Long} (every integer width),
+ * {@link Double} (FLOAT32 / FLOAT64), {@link Boolean} or {@link String}. Arrays are held as {@code long[]},
+ * {@code double[]}, {@code boolean[]}, {@code String[]} or, for arrays of arrays, {@code GgufValue[]};
+ * {@link #elementType()} tells the stored element type.
+ */
+public final class GgufValue {
+    private final GgufValueType type;
+    private final GgufValueType elementType;
+    private final Object value;
+
+    private GgufValue(GgufValueType type, GgufValueType elementType, Object value) {
+        this.type = Objects.requireNonNull(type);
+        this.elementType = elementType;
+        this.value = Objects.requireNonNull(value);
+    }
+
+    // ---- factories ----
+
+    public static GgufValue ofInteger(GgufValueType type, long v) {
+        switch (type) {
+            case UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64, INT64 -> { }
+            default -> throw new IllegalArgumentException("not an integer type: " + type);
+        }
+        return new GgufValue(type, null, v);
+    }
+
+    public static GgufValue ofUint32(long v) {
+        return ofInteger(GgufValueType.UINT32, v);
+    }
+
+    public static GgufValue ofInt32(int v) {
+        return ofInteger(GgufValueType.INT32, v);
+    }
+
+    public static GgufValue ofUint64(long v) {
+        return ofInteger(GgufValueType.UINT64, v);
+    }
+
+    public static GgufValue ofFloat32(float v) {
+        return new GgufValue(GgufValueType.FLOAT32, null, (double) v);
+    }
+
+    public static GgufValue ofFloat64(double v) {
+        return new GgufValue(GgufValueType.FLOAT64, null, v);
+    }
+
+    public static GgufValue ofBool(boolean v) {
+        return new GgufValue(GgufValueType.BOOL, null, v);
+    }
+
+    public static GgufValue ofString(String v) {
+        return new GgufValue(GgufValueType.STRING, null, v);
+    }
+
+    public static GgufValue ofIntegerArray(GgufValueType elementType, long[] v) {
+        ofInteger(elementType, 0);
+        return new GgufValue(GgufValueType.ARRAY, elementType, v);
+    }
+
+    public static GgufValue ofInt32Array(int... v) {
+        long[] l = new long[v.length];
+        for (int i = 0; i < v.length; i++) {
+            l[i] = v[i];
+        }
+        return new GgufValue(GgufValueType.ARRAY, GgufValueType.INT32, l);
+    }
+
+    public static GgufValue ofFloat32Array(float... v) {
+        double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            d[i] = v[i];
+        }
+        return new GgufValue(GgufValueType.ARRAY, GgufValueType.FLOAT32, d);
+    }
+
+    public static GgufValue ofFloatArray(GgufValueType elementType, double[] v) {
+        if (elementType != GgufValueType.FLOAT32 && elementType != GgufValueType.FLOAT64) {
+            throw new IllegalArgumentException("not a float type: " + elementType);
+        }
+        return new GgufValue(GgufValueType.ARRAY, elementType, v);
+    }
+
+    public static GgufValue ofBoolArray(boolean... v) {
+        return new GgufValue(GgufValueType.ARRAY, GgufValueType.BOOL, v);
+    }
+
+    public static GgufValue ofStringArray(String... v) {
+        return new GgufValue(GgufValueType.ARRAY, GgufValueType.STRING, v);
+    }
+
+    /** An array of arrays; every element must itself be an array value. */
+    public static GgufValue ofArrayArray(GgufValue... v) {
+        for (GgufValue e : v) {
+            if (e.type != GgufValueType.ARRAY) {
+                throw new IllegalArgumentException("nested array element is not an array");
+            }
+        }
+        return new GgufValue(GgufValueType.ARRAY, GgufValueType.ARRAY, v);
+    }
+
+    // ---- accessors ----
+
+    public GgufValueType type() {
+        return type;
+    }
+
+    /** Element type for arrays, {@code null} for scalars. */
+    public GgufValueType elementType() {
+        return elementType;
+    }
+
+    /** The held Java object (see the class comment for the mapping). */
+    public Object raw() {
+        return value;
+    }
+
+    public boolean isArray() {
+        return type == GgufValueType.ARRAY;
+    }
+
+    public boolean isInteger() {
+        return value instanceof Long;
+    }
+
+    /** Number of elements of an array value. */
+    public int length() {
+        return switch (value) {
+            case long[] a -> a.length;
+            case double[] a -> a.length;
+            case boolean[] a -> a.length;
+            case String[] a -> a.length;
+            case GgufValue[] a -> a.length;
+            default -> throw new IllegalStateException("not an array: " + type);
+        };
+    }
+
+    public long asLong() {
+        if (value instanceof Long l) {
+            return l;
+        }
+        throw new IllegalStateException("not an integer: " + type);
+    }
+
+    public int asInt() {
+        return Math.toIntExact(asLong());
+    }
+
+    public double asDouble() {
+        if (value instanceof Double d) {
+            return d;
+        }
+        if (value instanceof Long l) {
+            return l;
+        }
+        throw new IllegalStateException("not a number: " + type);
+    }
+
+    public float asFloat() {
+        return (float) asDouble();
+    }
+
+    public boolean asBoolean() {
+        if (value instanceof Boolean b) {
+            return b;
+        }
+        throw new IllegalStateException("not a bool: " + type);
+    }
+
+    public String asString() {
+        if (value instanceof String s) {
+            return s;
+        }
+        throw new IllegalStateException("not a string: " + type);
+    }
+
+    public long[] asLongArray() {
+        if (value instanceof long[] a) {
+            return a;
+        }
+        throw new IllegalStateException("not an integer array: " + describe());
+    }
+
+    public int[] asIntArray() {
+        long[] a = asLongArray();
+        int[] r = new int[a.length];
+        for (int i = 0; i < a.length; i++) {
+            r[i] = Math.toIntExact(a[i]);
+        }
+        return r;
+    }
+
+    public float[] asFloatArray() {
+        if (value instanceof double[] a) {
+            float[] r = new float[a.length];
+            for (int i = 0; i < a.length; i++) {
+                r[i] = (float) a[i];
+            }
+            return r;
+        }
+        if (value instanceof long[] a) {
+            float[] r = new float[a.length];
+            for (int i = 0; i < a.length; i++) {
+                r[i] = a[i];
+            }
+            return r;
+        }
+        throw new IllegalStateException("not a numeric array: " + describe());
+    }
+
+    public boolean[] asBooleanArray() {
+        if (value instanceof boolean[] a) {
+            return a;
+        }
+        throw new IllegalStateException("not a bool array: " + describe());
+    }
+
+    public String[] asStringArray() {
+        if (value instanceof String[] a) {
+            return a;
+        }
+        throw new IllegalStateException("not a string array: " + describe());
+    }
+
+    public GgufValue[] asArrayArray() {
+        if (value instanceof GgufValue[] a) {
+            return a;
+        }
+        throw new IllegalStateException("not an array of arrays: " + describe());
+    }
+
+    /** Type description such as {@code UINT32} or {@code ARRAY[STRING]}. */
+    public String describe() {
+        return isArray() ? "ARRAY[" + elementType + "]" : type.name();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof GgufValue other) || other.type != type || other.elementType != elementType) {
+            return false;
+        }
+        return Objects.deepEquals(value, other.value);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(type, elementType, Arrays.deepHashCode(new Object[] {value}));
+    }
+
+    @Override
+    public String toString() {
+        return switch (value) {
+            case long[] a -> Arrays.toString(a);
+            case double[] a -> Arrays.toString(a);
+            case boolean[] a -> Arrays.toString(a);
+            case String[] a -> Arrays.toString(a);
+            case GgufValue[] a -> Arrays.toString(a);
+            default -> String.valueOf(value);
+        };
+    }
+}

@@ -1,0 +1,51 @@
+package dev.gemma4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The arithmetic of one ggml weight format: how a row of blocks decodes to floats, how it is dotted
+ * with a float vector (the hot path of CPU decoding), and, for the formats the writer produces, how
+ * floats are encoded. Rows are addressed as a byte offset into a segment (usually a memory-mapped file).
+ * Implementations are stateless and thread-safe.
+ */
+public interface TensorFormat {
+
+    GgmlType type();
+
+    default int blockElements() {
+        return type().blockElements();
+    }
+
+    default int blockBytes() {
+        return type().blockBytes();
+    }
+
+    /** Bytes of a row of {@code n} elements. */
+    default long rowBytes(int n) {
+        return type().rowBytes(n);
+    }
+
+    /** Decodes {@code n} elements (a multiple of the block size) starting at {@code offset} into {@code dst}. */
+    void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n);
+
+    /** {@code Σ row[i]·x[xOffset+i]} for the {@code n}-element row at {@code offset}. */
+    float dot(MemorySegment src, long offset, float[] x, int xOffset, int n);
+
+    /** True if {@link #quantize} is implemented. */
+    default boolean canQuantize() {
+        return false;
+    }
+
+    /**
+     * Encodes {@code n} floats (a multiple of the block size) into {@code dst} at {@code offset}, writing
+     * exactly {@code rowBytes(n)} bytes, with the rounding llama.cpp's reference quantizer uses.
+     */
+    default void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
+        throw new UnsupportedOperationException(type() + " cannot be written");
+    }
+
+    /** The implementation for a type; throws {@link UnsupportedTensorTypeException} if there is none. */
+    static TensorFormat of(GgmlType type) {
+        return TensorFormats.of(type);
+    }
+}

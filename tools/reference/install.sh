@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs llama.cpp's prebuilt CPU libraries (npm node-llama-cpp@3.21.1) into tools/reference/node_modules.
+# Tests that compare against llama.cpp use it when present.
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ ! -d node_modules/node-llama-cpp ]; then
+  npm install --no-audit --no-fund --loglevel=error
+fi
