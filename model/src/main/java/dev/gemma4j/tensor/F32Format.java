@@ -1,0 +1,39 @@
+package dev.gemma4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/** F32: four little-endian bytes per element. */
+final class F32Format implements TensorFormat {
+    static final ValueLayout.OfFloat LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.F32;
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        MemorySegment.copy(src, LE, offset, dst, dstOffset, n);
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        float s = 0;
+        for (int i = 0; i < n; i++) {
+            s += src.get(LE, offset + 4L * i) * x[xOffset + i];
+        }
+        return s;
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    @Override
+    public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
+        MemorySegment.copy(src, srcOffset, dst, LE, offset, n);
+    }
+}
