@@ -58,17 +58,25 @@ final class GgufReader {
     private final MemorySegment seg;
     private final long size;
     private long pos;
-    private long heapLeft = METADATA_HEAP_BUDGET;
+    private final long heapBudget;
+    private long heapLeft;
 
-    private GgufReader(Path file, MemorySegment seg) {
+    private GgufReader(Path file, MemorySegment seg, long heapBudget) {
         this.file = file;
         this.seg = seg;
         this.size = seg.byteSize();
+        this.heapBudget = heapBudget;
+        this.heapLeft = heapBudget;
     }
 
     /** Parses the header of {@code seg}, the whole content of {@code file} (named in errors). */
     static Header readHeader(Path file, MemorySegment seg) throws GgufFormatException {
-        return new GgufReader(file, seg).parse();
+        return readHeader(file, seg, METADATA_HEAP_BUDGET);
+    }
+
+    /** As {@link #readHeader(Path, MemorySegment)} with another metadata heap budget (for tests). */
+    static Header readHeader(Path file, MemorySegment seg, long heapBudget) throws GgufFormatException {
+        return new GgufReader(file, seg, heapBudget).parse();
     }
 
     private GgufFormatException error(long at, String message) {
@@ -87,8 +95,8 @@ final class GgufReader {
 
     private void spendHeap(long bytes, long at, String what) throws GgufFormatException {
         if (bytes < 0 || bytes > heapLeft) {
-            throw error(at, what + " would take more than the " + (METADATA_HEAP_BUDGET >> 20)
-                + " MiB allowed for metadata; the header is corrupt");
+            throw error(at, what + " would take more than the " + heapBudget
+                + " bytes of memory allowed for metadata; the header is corrupt");
         }
         heapLeft -= bytes;
     }
