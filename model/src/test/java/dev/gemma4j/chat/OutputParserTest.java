@@ -185,6 +185,32 @@ class OutputParserTest {
         calls.addAll(d.toolCalls());
     }
 
+    /** Random mixtures of markers and text (fixed seed): streaming always equals one-shot, nothing throws. */
+    @Test
+    void randomOutputsStreamLikeOneShot() {
+        String[] pieces = {"<|channel>", "thought", "<channel|>", "<|tool_call>", "call:", "get_weather", "search",
+            "{", "}", "[", "]", "<|\"|>", "city", ":", ",", " ", "\n", "1", "-", ".5", "true", "<tool_call|>", "<",
+            "|", "x", "ü", "\uD83D\uDE00"};
+        java.util.Random rnd = new java.util.Random(42);
+        Options[] options = {Options.plain(), new Options(Set.of("get_weather", "search"), true, true),
+            new Options(Set.of("get_weather"), false, false)};
+        for (int n = 0; n < 1000; n++) {
+            StringBuilder sb = new StringBuilder();
+            int len = 1 + rnd.nextInt(14);
+            for (int i = 0; i < len; i++) {
+                sb.append(pieces[rnd.nextInt(pieces.length)]);
+            }
+            String text = sb.toString();
+            Options o = options[n % options.length];
+            Result oneShot = Gemma4OutputParser.parse(text, o, StopCause.END_OF_GENERATION);
+            List<String> chars = new ArrayList<>();
+            for (int i = 0; i < text.length(); i++) {
+                chars.add(text.substring(i, i + 1));
+            }
+            assertStreamEquals(oneShot, chars, o);
+        }
+    }
+
     @Test
     void maxTokensGivesLengthEvenWithCompleteCalls() {
         Options o = new Options(Set.of("get_weather"), true, true);
