@@ -46,7 +46,7 @@ public final class SynthModel {
 
     static final double ATTENTION_SCORE_STD = 2.5;
     static final double ROUTER_LOGIT_STD = 2.0;
-    static final double EMBEDDING_RMS = 0.4;
+    static final double EMBEDDING_RMS = 0.2;
     static final double LOGIT_STD = 4.0;
     static final float SOFTCAP = 30f;
     static final float ROPE_BASE_FULL = 1_000_000f;
