@@ -28,10 +28,11 @@ class SynthQuantMixTest {
         int checked = 0;
         for (Map.Entry<String, JsonNode> c : root.path("cases").properties()) {
             SynthConfig config = config(c.getValue().path("args"));
+            SynthTokenizer.Vocab vocab = SynthTokenizer.build(config.vocab());
             List<String> names = new ArrayList<>();
             c.getValue().path("tensors").forEach(n -> names.add(n.asText()));
             for (Map.Entry<String, JsonNode> t : c.getValue().path("types").properties()) {
-                SynthModel.Plan plan = SynthModel.plan(config, SynthType.parse(t.getKey()), 1);
+                SynthModel.Plan plan = SynthModel.plan(config, SynthType.parse(t.getKey()), 1, vocab);
                 assertEquals(names, plan.tensors().stream().map(SynthTensor::name).toList(), c.getKey() + ": tensor order");
                 for (int i = 0; i < names.size(); i++) {
                     GgmlType expected = GgmlType.byId(t.getValue().get(i).asInt());
