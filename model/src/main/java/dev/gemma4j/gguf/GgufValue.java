@@ -22,12 +22,33 @@ public final class GgufValue {
 
     // ---- factories ----
 
+    /**
+     * An integer of the given width. The value must fit the type; UINT64 takes any long (its bits are the
+     * unsigned value, so values of 2^63 and above read back negative).
+     */
     public static GgufValue ofInteger(GgufValueType type, long v) {
-        switch (type) {
-            case UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64, INT64 -> { }
-            default -> throw new IllegalArgumentException("not an integer type: " + type);
-        }
+        checkRange(type, v);
         return new GgufValue(type, null, v);
+    }
+
+    private static void checkRange(GgufValueType type, long v) {
+        boolean ok = switch (type) {
+            case UINT8 -> v >= 0 && v <= 0xFF;
+            case INT8 -> v >= Byte.MIN_VALUE && v <= Byte.MAX_VALUE;
+            case UINT16 -> v >= 0 && v <= 0xFFFF;
+            case INT16 -> v >= Short.MIN_VALUE && v <= Short.MAX_VALUE;
+            case UINT32 -> v >= 0 && v <= 0xFFFF_FFFFL;
+            case INT32 -> v >= Integer.MIN_VALUE && v <= Integer.MAX_VALUE;
+            case UINT64, INT64 -> true;
+            default -> throw new IllegalArgumentException("not an integer type: " + type);
+        };
+        if (!ok) {
+            throw new IllegalArgumentException(v + " does not fit " + type);
+        }
+    }
+
+    public static GgufValue ofInt64(long v) {
+        return ofInteger(GgufValueType.INT64, v);
     }
 
     public static GgufValue ofUint32(long v) {
@@ -58,8 +79,14 @@ public final class GgufValue {
         return new GgufValue(GgufValueType.STRING, null, v);
     }
 
+    /** An integer array; every element must fit {@code elementType} (see {@link #ofInteger}). */
     public static GgufValue ofIntegerArray(GgufValueType elementType, long[] v) {
-        ofInteger(elementType, 0);
+        checkRange(elementType, 0);
+        if (elementType != GgufValueType.UINT64 && elementType != GgufValueType.INT64) {
+            for (long x : v) {
+                checkRange(elementType, x);
+            }
+        }
         return new GgufValue(GgufValueType.ARRAY, elementType, v);
     }
 
@@ -94,7 +121,10 @@ public final class GgufValue {
         return new GgufValue(GgufValueType.ARRAY, GgufValueType.STRING, v);
     }
 
-    /** An array of arrays; every element must itself be an array value. */
+    /**
+     * An array of arrays; every element must itself be an array value. GGUF allows this and the gguf-py
+     * and node-llama-cpp readers accept it, but llama.cpp's own loader rejects nested arrays.
+     */
     public static GgufValue ofArrayArray(GgufValue... v) {
         for (GgufValue e : v) {
             if (e.type != GgufValueType.ARRAY) {
