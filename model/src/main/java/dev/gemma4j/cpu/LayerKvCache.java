@@ -69,9 +69,10 @@ final class LayerKvCache {
         if (k32 != null) {
             return VectorMath.dot(k32, b, q, qo, headDim);
         }
+        // as llama.cpp with an f16 cache: the query is rounded to f16 too
         float s = 0;
         for (int i = 0; i < headDim; i++) {
-            s += Float.float16ToFloat(k16[b + i]) * q[qo + i];
+            s += Float.float16ToFloat(k16[b + i]) * Float.float16ToFloat(Float.floatToFloat16(q[qo + i]));
         }
         return s;
     }
@@ -83,8 +84,9 @@ final class LayerKvCache {
             VectorMath.axpy(weight, v32, b, out, oo, headDim);
             return;
         }
+        float w16 = Float.float16ToFloat(Float.floatToFloat16(weight));
         for (int i = 0; i < headDim; i++) {
-            out[oo + i] += weight * Float.float16ToFloat(v16[b + i]);
+            out[oo + i] += w16 * Float.float16ToFloat(v16[b + i]);
         }
     }
 }

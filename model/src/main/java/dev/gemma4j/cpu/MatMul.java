@@ -13,6 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Several rows (a prefill chunk, the tokens routed to one expert, several sessions): each weight row is
  * decoded once, into a small per-worker tile, and dotted with every activation row, so the weights are
  * streamed once per batch rather than once per token.
+ * <p>
+ * Activations are first rounded the way llama.cpp rounds them for the weight's type
+ * ({@link ActivationRounding}), so that results agree with it closely whatever the format.
  */
 final class MatMul {
     private static final VectorSpecies<Float> F = VectorMath.F;
@@ -31,6 +34,11 @@ final class MatMul {
     private final int[] yStride;
     private final int[] blockRows;
     private final int[] taskStart;
+    private final float[][] sourceX;
+    private final int[] sourceOff;
+    private final ActivationRounding[] rounding;
+    private float[] rounded = new float[0];
+    private int roundedUsed;
     private int jobs;
 
     MatMul(WorkerPool pool, int maxCols, int maxJobs) {
@@ -45,6 +53,9 @@ final class MatMul {
         yStride = new int[maxJobs];
         blockRows = new int[maxJobs];
         taskStart = new int[maxJobs + 1];
+        sourceX = new float[maxJobs][];
+        sourceOff = new int[maxJobs];
+        rounding = new ActivationRounding[maxJobs];
     }
 
     /**
@@ -56,6 +67,31 @@ final class MatMul {
         }
         int j = jobs++;
         w[j] = m;
+        sourceX[j] = xs;
+        sourceOff[j] = xOffset;
+        ActivationRounding ar = ActivationRounding.forWeights(m.format().type());
+        rounding[j] = ar;
+        if (ar != ActivationRounding.NONE) {
+            int shared = -1;
+            for (int k = 0; k < j && shared < 0; k++) {
+                if (sourceX[k] == xs && sourceOff[k] == xOffset && n[k] == rows && rounding[k] == ar && w[k].cols() == m.cols()) {
+                    shared = k;
+                }
+            }
+            if (shared >= 0) {
+                xs = x[shared];
+                xOffset = xOff[shared];
+            } else {
+                int cols = m.cols();
+                ensureRounded(roundedUsed + rows * cols);
+                for (int b = 0; b < rows; b++) {
+                    ar.apply(sourceX[j], sourceOff[j] + b * cols, rounded, roundedUsed + b * cols, cols);
+                }
+                xs = rounded;
+                xOffset = roundedUsed;
+                roundedUsed += rows * cols;
+            }
+        }
         x[j] = xs;
         xOff[j] = xOffset;
         n[j] = rows;
@@ -63,6 +99,21 @@ final class MatMul {
         yOff[j] = yOffset;
         yStride[j] = yRowStride;
         return this;
+    }
+
+    /** Grows the rounded-activation buffer (only until it has seen the largest batch), keeping earlier jobs' rows. */
+    private void ensureRounded(int size) {
+        if (size <= rounded.length) {
+            return;
+        }
+        float[] bigger = new float[Math.max(size, rounded.length * 2)];
+        System.arraycopy(rounded, 0, bigger, 0, roundedUsed);
+        for (int k = 0; k < jobs; k++) {
+            if (x[k] == rounded) {
+                x[k] = bigger;
+            }
+        }
+        rounded = bigger;
     }
 
     /** Runs every added job and clears the list. */
@@ -87,8 +138,10 @@ final class MatMul {
                 w[j] = null;
                 x[j] = null;
                 y[j] = null;
+                sourceX[j] = null;
             }
             jobs = 0;
+            roundedUsed = 0;
         }
     }
 
@@ -124,11 +177,26 @@ final class MatMul {
                     dot4(tile, cols, xs, xo, ys, yo);
                 } else {
                     for (int k = 0; k < t; k++) {
-                        ys[yo + k] = VectorMath.dot(tile, k * cols, xs, xo, cols);
+                        ys[yo + k] = dot1(tile, k * cols, cols, xs, xo);
                     }
                 }
             }
         }
+    }
+
+    /** One dot product summed in the same order as each of {@link #dot4}'s, so tiling never changes a result. */
+    private static float dot1(float[] tile, int to, int cols, float[] xs, int xo) {
+        FloatVector a0 = FloatVector.zero(F);
+        int upper = F.loopBound(cols);
+        int i = 0;
+        for (; i < upper; i += F.length()) {
+            a0 = FloatVector.fromArray(F, tile, to + i).fma(FloatVector.fromArray(F, xs, xo + i), a0);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD);
+        for (; i < cols; i++) {
+            s0 += tile[to + i] * xs[xo + i];
+        }
+        return s0;
     }
 
     /** Four dot products of consecutive tile rows with one activation row, sharing its loads. */

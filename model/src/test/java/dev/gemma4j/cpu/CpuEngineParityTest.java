@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gemma4j.engine.EngineOptions;
 import dev.gemma4j.engine.Session;
 import dev.gemma4j.gguf.GgufFile;
+import dev.gemma4j.tensor.GgmlType;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,6 +46,31 @@ class CpuEngineParityTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
     void matchesLlamaCpp(String name, TinyGemma4 spec) throws Exception {
+        check(name, spec, LOGPROB_TOLERANCE, NEAR_TIE, LOGPROB_TOLERANCE);
+    }
+
+    static Stream<Arguments> formats() {
+        // The engine rounds activations as llama.cpp does for each weight type (f16 / bf16, 8-bit blocks of 32),
+        // so a single position agrees to ~1e-6. Over longer prompts an activation that lands next to a rounding
+        // boundary flips one 8-bit step on one side only, and that difference grows through the layers
+        // (spec §8.3: 0.05 to 0.2 logit): hence the per-format tolerance and near-tie gap. Q4_1/Q5_1 use llama.cpp's
+        // Q8_1 activations, whose f16 block sum (multiplied by the weight's min) is not reproduced, so they stay ~0.1-0.3.
+        return Stream.of(
+            Arguments.of(GgmlType.F16, 2e-2, 0.05, true),
+            Arguments.of(GgmlType.BF16, 1.5e-1, 0.3, true),
+            Arguments.of(GgmlType.Q8_0, 4e-1, 0.3, true),
+            Arguments.of(GgmlType.Q4_0, 4e-1, 0.3, true),
+            Arguments.of(GgmlType.Q5_1, 5e-1, 0.3, false));
+    }
+
+    @ParameterizedTest(name = "{0} weights")
+    @MethodSource("formats")
+    void quantizedWeightsMatchLlamaCpp(GgmlType type, double tolerance, double nearTie, boolean exactFirstPosition) throws Exception {
+        check(type + " weights", TinyGemma4.standard().withSeed(100 + type.id()).withWeightType(type), tolerance, nearTie,
+            exactFirstPosition ? 1e-4 : tolerance);
+    }
+
+    private void check(String name, TinyGemma4 spec, double tolerance, double nearTie, double singleTokenTolerance) throws Exception {
         Path file = dir.resolve("m" + spec.seed() + (spec.splitExperts() ? "s" : "") + (spec.denseLayers() ? "d" : "") + ".gguf");
         spec.write(file);
         Random rnd = new Random(spec.seed());
@@ -74,7 +100,8 @@ class CpuEngineParityTest {
                         maxDiff = Math.max(maxDiff, Math.abs(ours[t] - r.logprobs()[t]));
                     }
                     String what = name + ", prompt of " + prompt.length;
-                    assertTrue(maxDiff < LOGPROB_TOLERANCE, what + ": max |Δ log p| = " + maxDiff);
+                    System.out.println("PARITY " + what + " maxdiff " + maxDiff);
+                    assertTrue(maxDiff < (prompt.length == 1 ? singleTokenTolerance : tolerance), what + ": max |Δ log p| = " + maxDiff);
                     assertEquals(argmax(r.logprobs()), argmax(ours), what + ": top-1");
                     int[] greedy = new int[GREEDY];
                     for (int step = 0; step < GREEDY; step++) {
@@ -85,7 +112,8 @@ class CpuEngineParityTest {
                     }
                     for (int step = 0; step < GREEDY; step++) {
                         if (greedy[step] != r.greedy()[step]) {
-                            assertTrue(r.gaps()[step] < NEAR_TIE, what + ": greedy parts at step " + step + " (ours "
+                            System.out.println("PARTED " + what + " step " + step + " gap " + r.gaps()[step]);
+                            assertTrue(r.gaps()[step] < nearTie, what + ": greedy parts at step " + step + " (ours "
                                 + greedy[step] + ", llama.cpp " + r.greedy()[step] + ") where llama.cpp's top-two gap is "
                                 + r.gaps()[step]);
                             break;
