@@ -141,6 +141,22 @@ public final class GgufWriter {
     }
 
     /**
+     * Adds a tensor of zero bytes. They are not written but skipped, so the file gets a sparse hole where
+     * the file system supports it: shape-only models of full size (for loader and inspect tests) cost no disk.
+     */
+    public GgufWriter addZeros(String name, GgmlType type, long[] shape) {
+        return addTensor(name, type, shape, new ZeroSource());
+    }
+
+    /** Marker source for {@link #addZeros}; the byte count comes from the tensor. */
+    private static final class ZeroSource implements TensorSource {
+        @Override
+        public void writeTo(OutputStream out) {
+            throw new IllegalStateException("written by the writer itself");
+        }
+    }
+
+    /**
      * A writer holding all metadata (except the {@code split.*} keys) and all tensors of {@code file}, the
      * tensor data read from its mapping when written. With {@link #writeSplit} this re-splits or joins
      * existing models; {@code file} must stay open until the write is done.
@@ -253,7 +269,11 @@ public final class GgufWriter {
             OutputStream view = out.view();
             for (Pending t : list) {
                 long start = out.count();
-                t.source.writeTo(view);
+                if (t.source instanceof ZeroSource) {
+                    out.skip(t.bytes);
+                } else {
+                    t.source.writeTo(view);
+                }
                 long written = out.count() - start;
                 if (written != t.bytes) {
                     throw new IOException("tensor " + t.name + ": source wrote " + written + " bytes, expected " + t.bytes);
@@ -404,6 +424,13 @@ public final class GgufWriter {
             }
         }
 
+        /** Leaves {@code n} zero bytes (a hole) by moving the channel position. */
+        void skip(long n) throws IOException {
+            flush();
+            channel.position(channel.position() + n);
+            flushed += n;
+        }
+
         void string(String s) throws IOException {
             byte[] b = s.getBytes(StandardCharsets.UTF_8);
             le64(b.length);
@@ -424,6 +451,9 @@ public final class GgufWriter {
         @Override
         public void close() throws IOException {
             flush();
+            if (channel.size() < flushed) { // a trailing hole: extend the file to its full length
+                channel.write(ByteBuffer.allocate(1), flushed - 1);
+            }
         }
     }
 

@@ -209,6 +209,35 @@ class GgufReaderTest {
     }
 
     @Test
+    void zeroTensorsAreWrittenAsHolesOfTheRightLength() throws IOException {
+        GgufWriter w = new GgufWriter();
+        w.addZeros("big", GgmlType.Q4_K, new long[] {2816, 704, 8});
+        w.addF32("small", new long[] {3}, new float[] {1, 2, 3});
+        w.addZeros("last", GgmlType.F32, new long[] {64});
+        Path p = dir.resolve("holes.gguf");
+        w.write(p);
+        try (GgufFile f = GgufFile.open(p)) {
+            TensorInfo big = f.tensor("big");
+            assertEquals(2816 / 256 * 144 * 704 * 8, big.byteSize());
+            MemorySegmentCheck.allZero(f.tensorData(big));
+            assertArrayEquals(new float[] {1, 2, 3}, f.tensorData(f.tensor("small"))
+                .toArray(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN)));
+            MemorySegmentCheck.allZero(f.tensorData(f.tensor("last")));
+            assertEquals(Files.size(p), f.tensor("last").offset() + 256 + GgufReader.readHeader(p,
+                java.lang.foreign.MemorySegment.ofArray(Files.readAllBytes(p))).dataStart());
+        }
+    }
+
+    private static final class MemorySegmentCheck {
+        static void allZero(java.lang.foreign.MemorySegment s) {
+            for (long i = 0; i < s.byteSize(); i += 4096) {
+                assertEquals(0, s.get(ValueLayout.JAVA_BYTE, i));
+            }
+            assertEquals(0, s.get(ValueLayout.JAVA_BYTE, s.byteSize() - 1));
+        }
+    }
+
+    @Test
     void openingAMissingFileOrADirectoryFailsCleanly() {
         assertThrows(java.nio.file.NoSuchFileException.class, () -> GgufFile.open(dir.resolve("absent.gguf")));
         GgufFormatException e = assertThrows(GgufFormatException.class, () -> GgufFile.open(dir));
