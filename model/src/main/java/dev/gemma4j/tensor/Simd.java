@@ -10,7 +10,13 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vector shapes used by the dot kernels: 16 float lanes (512 bits) fed from 16 weight bytes (128 bits).
+ * Kernel style: C2 stops inlining when a method's parse-time node count passes a cutoff, and every Vector
+ * API call expands into many nodes; a vector helper left out-of-line boxes its vectors and is then far
+ * slower than scalar code. The kernels therefore keep one copy of each vector operation in a compact
+ * loop body over 16- or 32-element groups (loop parameters select nibbles, bits and scales) and let C2
+ * unroll after parsing, and read block headers with one or two wide scalar loads.
+ *
+ * <p>Vector shapes used by the dot kernels: 16 float lanes (512 bits) fed from 16 weight bytes (128 bits).
  * The kernels are written for 16 lanes; on machines whose preferred float vector is narrower the
  * formats fall back to their scalar loops (the Vector API would emulate 512-bit vectors slowly).
  */
@@ -51,9 +57,42 @@ final class Simd {
         return b.and((byte) 0x0F);
     }
 
+    /**
+     * Shifts the 128 bits right by {@code n} in 32-bit lanes. x86 has no byte shifts, so callers shift in
+     * wider lanes and mask away the bits that crossed from the neighbouring byte.
+     */
+    static ByteVector shr(ByteVector b, int n) {
+        return b.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes();
+    }
+
+    /** Shifts left by {@code n} in 32-bit lanes (mask the result per byte). */
+    static ByteVector shl(ByteVector b, int n) {
+        return b.reinterpretAsInts().lanewise(VectorOperators.LSHL, n).reinterpretAsBytes();
+    }
+
     /** High nibbles of 16 bytes. */
     static ByteVector hi(ByteVector b) {
-        return b.lanewise(VectorOperators.LSHR, 4);
+        return shr(b, 4).and((byte) 0x0F);
+    }
+
+    /** Bit {@code bit} of every byte moved to bit {@code target} (all other bits cleared). */
+    static ByteVector bitTo(ByteVector b, int bit, int target) {
+        return shl(shr(b, bit), target).and((byte) (1 << target));
+    }
+
+    /** Adds {@code value} to the bytes of {@code v} whose byte in {@code flags} has bit {@code bit} set. */
+    static ByteVector addWhereBit(ByteVector v, ByteVector flags, int bit, int value) {
+        return v.lanewise(VectorOperators.ADD, (byte) value, flags.and((byte) (1 << bit)).compare(VectorOperators.NE, 0));
+    }
+
+    /** Rotates each 32-bit lane right by {@code n} (mod 32): moves bits within every byte without losing any. */
+    static ByteVector rotr(ByteVector b, int n) {
+        return b.reinterpretAsInts().lanewise(VectorOperators.ROR, n).reinterpretAsBytes();
+    }
+
+    /** Bits {@code from..from+width-1} of every byte, moved to the bottom. */
+    static ByteVector bits(ByteVector b, int from, int width) {
+        return shr(b, from).and((byte) ((1 << width) - 1));
     }
 
     /** Table lookup of 16 4-bit indices in a 16-entry byte table. */
