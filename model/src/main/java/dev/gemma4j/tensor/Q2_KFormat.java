@@ -86,16 +86,21 @@ final class Q2_KFormat implements TensorFormat {
             float dmin = Bits.halfOf(dd, 1);
             long sc0 = Bits.i64(src, p);
             long sc1 = Bits.i64(src, p + 8);
-            // sub-block i: half h, shift j, part (which 16 of the 32 bytes)
-            for (int i = 0; i < 16; i++) {
-                int h = i >> 3;
-                int j = (i >> 1) & 3;
-                int part = i & 1;
-                int sc = Bits.byteOf(h == 0 ? sc0 : sc1, i & 7);
-                ByteVector q = Simd.bytes(src, p + 16 + 32 * h + 16 * part);
-                FloatVector xv = Simd.x(x, xOffset + 256 * b + 16 * i);
-                acc = Simd.toFloat(Simd.bits(q, 2 * j, 2)).mul(xv).fma(Simd.f(d * (sc & 15)), acc);
-                accMin = xv.fma(Simd.f(dmin * (sc >> 4)), accMin);
+            // 8 groups of 32 outputs (two sub-blocks each): half h, shift j
+            for (int i = 0; i < 8; i++) {
+                int h = i >> 2;
+                int j = i & 3;
+                long scales = h == 0 ? sc0 : sc1;
+                int s0 = Bits.byteOf(scales, 2 * j);
+                int s1 = Bits.byteOf(scales, 2 * j + 1);
+                ByteVector q = Simd.bits(Simd.bytes32(src, p + 16 + 32 * h), 2 * j, 2);
+                int xi = xOffset + 256 * b + 32 * i;
+                FloatVector x0 = Simd.x(x, xi);
+                FloatVector x1 = Simd.x(x, xi + 16);
+                acc = Simd.toFloat(q, 0).mul(x0).fma(Simd.f(d * (s0 & 15)), acc);
+                acc = Simd.toFloat(q, 1).mul(x1).fma(Simd.f(d * (s1 & 15)), acc);
+                accMin = x0.fma(Simd.f(dmin * (s0 >> 4)), accMin);
+                accMin = x1.fma(Simd.f(dmin * (s1 >> 4)), accMin);
             }
         }
         return Simd.sum(acc.sub(accMin));

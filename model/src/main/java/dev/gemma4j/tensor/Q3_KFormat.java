@@ -94,16 +94,16 @@ final class Q3_KFormat implements TensorFormat {
             float d = Bits.f16(src, p + 108);
             long lo = Bits.i64(src, p + 96);
             int hi = Bits.i32(src, p + 104);
-            // sub-block i: half h, shift j, part (which 16 of the 32 bytes)
-            for (int i = 0; i < 16; i++) {
-                int h = i >> 3;
-                int j = (i >> 1) & 3;
-                int part = i & 1;
-                ByteVector q = Simd.bytes(src, p + 32 + 32 * h + 16 * part);
-                ByteVector hm = Simd.bytes(src, p + 16 * part);
+            ByteVector hm = Simd.bytes32(src, p);
+            // 8 groups of 32 outputs (two sub-blocks each): half h, shift j
+            for (int i = 0; i < 8; i++) {
+                int h = i >> 2;
+                int j = i & 3;
+                ByteVector q = Simd.bytes32(src, p + 32 + 32 * h);
                 ByteVector v = Simd.addWhereBit(Simd.bits(q, 2 * j, 2).sub((byte) 4), hm, 4 * h + j, 4);
-                int xi = xOffset + 256 * b + 16 * i;
-                acc = Simd.toFloat(v).mul(Simd.x(x, xi)).fma(Simd.f(d * scale(lo, hi, i)), acc);
+                int xi = xOffset + 256 * b + 32 * i;
+                acc = Simd.toFloat(v, 0).mul(Simd.x(x, xi)).fma(Simd.f(d * scale(lo, hi, 2 * i)), acc);
+                acc = Simd.toFloat(v, 1).mul(Simd.x(x, xi + 16)).fma(Simd.f(d * scale(lo, hi, 2 * i + 1)), acc);
             }
         }
         return Simd.sum(acc);

@@ -105,13 +105,11 @@ final class Q4_KFormat implements TensorFormat {
             float d = Bits.halfOf(head, 0);
             float dmin = Bits.halfOf(head, 1);
             for (int j = 0; j < 8; j++) {
-                long q = p + 16 + 32 * (j >> 1);
-                int shift = 4 * (j & 1);
+                ByteVector q = Simd.bits(Simd.bytes32(src, p + 16 + 32 * (j >> 1)), 4 * (j & 1), 4);
                 int xi = xOffset + 256 * b + 32 * j;
                 FloatVector x0 = Simd.x(x, xi);
                 FloatVector x1 = Simd.x(x, xi + 16);
-                FloatVector s = Simd.toFloat(Simd.bits(Simd.bytes(src, q), shift, 4)).mul(x0);
-                s = Simd.toFloat(Simd.bits(Simd.bytes(src, q + 16), shift, 4)).fma(x1, s);
+                FloatVector s = Simd.toFloat(q, 1).fma(x1, Simd.toFloat(q, 0).mul(x0));
                 acc = s.fma(Simd.f(d * scale(lo, hi, j)), acc);
                 accMin = x0.add(x1).fma(Simd.f(dmin * min(lo, hi, j)), accMin);
             }

@@ -84,17 +84,14 @@ final class Q5_KFormat implements TensorFormat {
             int hi = Bits.i32(src, p + 12);
             float d = Bits.halfOf(head, 0);
             float dmin = Bits.halfOf(head, 1);
-            ByteVector h0 = Simd.bytes(src, p + 16);
-            ByteVector h1 = Simd.bytes(src, p + 32);
+            ByteVector qh = Simd.bytes32(src, p + 16);
             for (int j = 0; j < 8; j++) {
-                long q = p + 48 + 32 * (j >> 1);
-                int shift = 4 * (j & 1);
+                ByteVector q4 = Simd.bits(Simd.bytes32(src, p + 48 + 32 * (j >> 1)), 4 * (j & 1), 4);
+                ByteVector q = Simd.addWhereBit(q4, qh, j, 16);
                 int xi = xOffset + 256 * b + 32 * j;
                 FloatVector x0 = Simd.x(x, xi);
                 FloatVector x1 = Simd.x(x, xi + 16);
-                ByteVector q0 = Simd.addWhereBit(Simd.bits(Simd.bytes(src, q), shift, 4), h0, j, 16);
-                ByteVector q1 = Simd.addWhereBit(Simd.bits(Simd.bytes(src, q + 16), shift, 4), h1, j, 16);
-                FloatVector s = Simd.toFloat(q1).fma(x1, Simd.toFloat(q0).mul(x0));
+                FloatVector s = Simd.toFloat(q, 1).fma(x1, Simd.toFloat(q, 0).mul(x0));
                 acc = s.fma(Simd.f(d * Q4_KFormat.scale(lo, hi, j)), acc);
                 accMin = x0.add(x1).fma(Simd.f(dmin * Q4_KFormat.min(lo, hi, j)), accMin);
             }

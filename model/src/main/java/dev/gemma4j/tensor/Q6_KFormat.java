@@ -96,18 +96,19 @@ final class Q6_KFormat implements TensorFormat {
             float d = Bits.f16(src, p + 208);
             long sc0 = Bits.i64(src, p + 192);
             long sc1 = Bits.i64(src, p + 200);
-            // 16 groups of 16 outputs: half h, lane group g, quarter k (which nibble and which 2 high bits)
-            for (int i = 0; i < 16; i++) {
-                int h = i >> 3;
-                int g = (i >> 2) & 1;
+            // 8 groups of 32 outputs: half h, quarter k (which nibble of ql, which 2 bits of qh)
+            for (int i = 0; i < 8; i++) {
+                int h = i >> 2;
                 int k = i & 3;
-                ByteVector low = Simd.bytes(src, p + 64 * h + 32 * (k & 1) + 16 * g);
-                ByteVector high = Simd.bytes(src, p + 128 + 32 * h + 16 * g);
+                ByteVector low = Simd.bytes32(src, p + 64 * h + 32 * (k & 1));
+                ByteVector high = Simd.bytes32(src, p + 128 + 32 * h);
                 ByteVector q = Simd.bits(low, 4 * (k >> 1), 4)
-                        .or(Simd.rotr(high, 2 * k - 4).and((byte) 0x30));
-                int scale = sc(h == 0 ? sc0 : sc1, g + 2 * k);
-                FloatVector w = Simd.toFloat(q.sub((byte) 32));
-                acc = w.mul(Simd.x(x, xOffset + 256 * b + 128 * h + 32 * k + 16 * g)).fma(Simd.f(d * scale), acc);
+                        .or(Simd.rotr(high, 2 * k - 4).and((byte) 0x30))
+                        .sub((byte) 32);
+                long scales = h == 0 ? sc0 : sc1;
+                int xi = xOffset + 256 * b + 128 * h + 32 * k;
+                acc = Simd.toFloat(q, 0).mul(Simd.x(x, xi)).fma(Simd.f(d * sc(scales, 2 * k)), acc);
+                acc = Simd.toFloat(q, 1).mul(Simd.x(x, xi + 16)).fma(Simd.f(d * sc(scales, 2 * k + 1)), acc);
             }
         }
         return Simd.sum(acc);

@@ -25,6 +25,7 @@ final class Simd {
     static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
     static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
+    static final VectorSpecies<Byte> B2 = ByteVector.SPECIES_256;
     static final int LANES = 16;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -43,6 +44,16 @@ final class Simd {
         return ByteVector.fromMemorySegment(B, s, off, LE);
     }
 
+    /** 32 bytes (for 32-element groups: converted to floats in two parts). */
+    static ByteVector bytes32(MemorySegment s, long off) {
+        return ByteVector.fromMemorySegment(B2, s, off, LE);
+    }
+
+    /** Signed bytes {@code 16·part .. 16·part+15} of a 32-byte vector to 16 floats. */
+    static FloatVector toFloat(ByteVector b, int part) {
+        return (FloatVector) b.convertShape(VectorOperators.B2F, F, part);
+    }
+
     /** Signed bytes to 16 floats. */
     static FloatVector toFloat(ByteVector b) {
         return (FloatVector) b.convertShape(VectorOperators.B2F, F, 0);
@@ -52,13 +63,13 @@ final class Simd {
         return FloatVector.fromArray(F, x, i);
     }
 
-    /** Low nibbles of 16 bytes. */
+    /** Low nibbles. */
     static ByteVector lo(ByteVector b) {
         return b.and((byte) 0x0F);
     }
 
     /**
-     * Shifts the 128 bits right by {@code n} in 32-bit lanes. x86 has no byte shifts, so callers shift in
+     * Shifts right by {@code n} in 32-bit lanes. x86 has no byte shifts, so callers shift in
      * wider lanes and mask away the bits that crossed from the neighbouring byte.
      */
     static ByteVector shr(ByteVector b, int n) {
@@ -70,7 +81,7 @@ final class Simd {
         return b.reinterpretAsInts().lanewise(VectorOperators.LSHL, n).reinterpretAsBytes();
     }
 
-    /** High nibbles of 16 bytes. */
+    /** High nibbles. */
     static ByteVector hi(ByteVector b) {
         return shr(b, 4).and((byte) 0x0F);
     }
