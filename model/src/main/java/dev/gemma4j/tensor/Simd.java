@@ -6,6 +6,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -32,8 +33,6 @@ final class Simd {
     /** True where 512-bit vectors are native; the vector kernels are used only then. */
     static final boolean ENABLED = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
 
-    /** 0..15, the lane index, for bit extraction. */
-    static final IntVector IOTA = IntVector.fromArray(I, new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0);
     static final ByteVector IQ4_TABLE = ByteVector.fromArray(B, Bits.IQ4_VALUES, 0);
     static final ByteVector MXFP4_TABLE = ByteVector.fromArray(B, Bits.MXFP4_VALUES, 0);
 
@@ -111,9 +110,9 @@ final class Simd {
         return nibbles.selectFrom(table);
     }
 
-    /** Bits {@code shift..shift+15} of {@code word} as 16 int lanes, each 0 or 1. */
-    static IntVector bitLanes(int word, int shift) {
-        return IntVector.broadcast(I, word >>> shift).lanewise(VectorOperators.LSHR, IOTA).and(1);
+    /** A mask over 16 byte lanes: lane i is set when bit i of {@code bits} is. */
+    static VectorMask<Byte> laneBits(int bits) {
+        return VectorMask.fromLong(B, bits & 0xFFFF);
     }
 
     /** A scalar in every lane. */
