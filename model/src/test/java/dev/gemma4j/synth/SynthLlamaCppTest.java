@@ -29,6 +29,9 @@ class SynthLlamaCppTest {
     @TempDir
     Path dir;
 
+    /** Common words (merged tokens), a blank line (one "\n\n" token) and a character outside the vocab (bytes). */
+    static final String PROMPT = "The quick brown fox jumps over the lazy dog.\n\nHello world! \u4E2D Hello world!";
+
     static Path repoRoot() {
         Path p = Path.of("").toAbsolutePath();
         while (p != null && !Files.exists(p.resolve("tools/reference/package.json"))) {
@@ -73,9 +76,10 @@ class SynthLlamaCppTest {
         }
         int tokens = 12;
         List<String> cmd = new ArrayList<>(List.of("node", ref.resolve("synth-generate.mjs").toString(),
-            "--tokens", String.valueOf(tokens), "--prompt", "The quick brown fox jumps over the lazy dog. " + "Hello world! ".repeat(3)));
+            "--tokens", String.valueOf(tokens), "--prompt", PROMPT));
         models.forEach(m -> cmd.add(m.toString()));
         JsonNode results = run(cmd, ref);
+        SynthTokenizer.Vocab vocab = SynthTokenizer.build(tiny.vocab());
         assertEquals(models.size(), results.size());
         for (JsonNode r : results) {
             String which = r.path("model").asText();
@@ -84,6 +88,16 @@ class SynthLlamaCppTest {
             JsonNode prompt = r.path("prompt_ids");
             assertEquals(2, prompt.get(0).asInt(), "BOS first");
             assertTrue(prompt.size() > tiny.slidingWindow(), "prompt longer than the sliding window");
+            // llama.cpp's tokenization with our vocabulary: merges make multi-character tokens, the blank
+            // line is the single newline-run token, and the CJK character falls back to its UTF-8 bytes
+            assertTrue(prompt.size() - 1 < PROMPT.length() * 0.6, "too little merging: " + prompt);
+            List<Integer> pids = new ArrayList<>();
+            prompt.forEach(x -> pids.add(x.asInt()));
+            assertTrue(pids.contains(vocab.id("\n\n")), "no \\n\\n token in " + pids);
+            int e4 = vocab.id("<0xE4>");
+            int i4 = pids.indexOf(e4);
+            assertTrue(i4 > 0 && pids.get(i4 + 1) == vocab.id("<0xB8>") && pids.get(i4 + 2) == vocab.id("<0xAD>"),
+                "byte fallback for U+4E2D missing in " + pids);
             JsonNode ids = r.path("ids");
             assertEquals(tokens, ids.size(), which);
             Set<Integer> distinct = new HashSet<>();

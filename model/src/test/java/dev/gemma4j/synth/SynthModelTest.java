@@ -37,7 +37,7 @@ class SynthModelTest {
 
     @BeforeAll
     static void buildRealVocab() {
-        realVocab = SynthTokenizer.build(262144);
+        realVocab = SynthVocabs.real();
     }
 
     private static SynthModel.Plan full(SynthType type, boolean split) {

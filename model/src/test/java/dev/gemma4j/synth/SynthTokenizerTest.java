@@ -19,7 +19,7 @@ class SynthTokenizerTest {
 
     @BeforeAll
     static void build() {
-        real = SynthTokenizer.build(262144);
+        real = SynthVocabs.real();
         tiny = SynthTokenizer.build(SynthConfig.preset("tiny").vocab());
     }
 
