@@ -3,6 +3,7 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
 
 /** F32: four little-endian bytes per element. */
 final class F32Format implements TensorFormat {
@@ -20,8 +21,29 @@ final class F32Format implements TensorFormat {
 
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         float s = 0;
         for (int i = 0; i < n; i++) {
+            s += src.get(LE, offset + 4L * i) * x[xOffset + i];
+        }
+        return s;
+    }
+
+    static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector a0 = FloatVector.zero(Simd.F);
+        FloatVector a1 = FloatVector.zero(Simd.F);
+        int i = 0;
+        for (; i + 32 <= n; i += 32) {
+            FloatVector w0 = FloatVector.fromMemorySegment(Simd.F, src, offset + 4L * i, Simd.LE);
+            FloatVector w1 = FloatVector.fromMemorySegment(Simd.F, src, offset + 4L * i + 64, Simd.LE);
+            a0 = w0.fma(Simd.x(x, xOffset + i), a0);
+            a1 = w1.fma(Simd.x(x, xOffset + i + 16), a1);
+        }
+        float s = Simd.sum(a0.add(a1));
+        for (; i < n; i++) {
             s += src.get(LE, offset + 4L * i) * x[xOffset + i];
         }
         return s;

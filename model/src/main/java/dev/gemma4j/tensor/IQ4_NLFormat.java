@@ -1,0 +1,64 @@
+package dev.gemma4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+
+/** IQ4_NL: 18-byte blocks of 32: d:f16, qs[16]; y = d·K[nibble] with the non-linear codebook K. */
+final class IQ4_NLFormat implements TensorFormat {
+    private static final int BLOCK = 18;
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.IQ4_NL;
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p);
+            int o = dstOffset + 32 * b;
+            for (int j = 0; j < 16; j++) {
+                int q = Bits.u8(src, p + 2 + j);
+                dst[o + j] = d * Bits.IQ4_VALUES[q & 15];
+                dst[o + j + 16] = d * Bits.IQ4_VALUES[q >> 4];
+            }
+        }
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        Bits.checkRow(this, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        float sum = 0;
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            float s = 0;
+            for (int j = 0; j < 16; j++) {
+                int q = Bits.u8(src, p + 2 + j);
+                s += Bits.IQ4_VALUES[q & 15] * x[xi + j] + Bits.IQ4_VALUES[q >> 4] * x[xi + j + 16];
+            }
+            sum += Bits.f16(src, p) * s;
+        }
+        return sum;
+    }
+
+    static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            ByteVector qs = Simd.bytes(src, p + 2);
+            FloatVector s = Simd.toFloat(Simd.lookup(Simd.IQ4_TABLE, Simd.lo(qs))).mul(Simd.x(x, xi));
+            s = Simd.toFloat(Simd.lookup(Simd.IQ4_TABLE, Simd.hi(qs))).fma(Simd.x(x, xi + 16), s);
+            acc = s.fma(Simd.f(Bits.f16(src, p)), acc);
+        }
+        return Simd.sum(acc);
+    }
+}

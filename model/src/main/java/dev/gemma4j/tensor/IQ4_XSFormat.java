@@ -1,0 +1,81 @@
+package dev.gemma4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * IQ4_XS: 136-byte super-blocks of 256: d:f16, sh:u16, sl[4], qs[128]; sub-block b (32 elements) has the
+ * 6-bit scale ls_b and y = d·(ls_b − 32)·K[nibble] with the IQ4_NL codebook.
+ */
+final class IQ4_XSFormat implements TensorFormat {
+    private static final int BLOCK = 136;
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.IQ4_XS;
+    }
+
+    static int scale(MemorySegment s, long p, int b) {
+        int sh = Bits.u16(s, p + 2);
+        return ((Bits.u8(s, p + 4 + b / 2) >> 4 * (b % 2)) & 15) | ((sh >> 2 * b) & 3) << 4;
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        Bits.checkRow(this, n);
+        for (int blk = 0; blk < n / 256; blk++) {
+            long p = offset + (long) blk * BLOCK;
+            float d = Bits.f16(src, p);
+            for (int b = 0; b < 8; b++) {
+                float dl = d * (scale(src, p, b) - 32);
+                int o = dstOffset + 256 * blk + 32 * b;
+                for (int j = 0; j < 16; j++) {
+                    int q = Bits.u8(src, p + 8 + 16 * b + j);
+                    dst[o + j] = dl * Bits.IQ4_VALUES[q & 15];
+                    dst[o + j + 16] = dl * Bits.IQ4_VALUES[q >> 4];
+                }
+            }
+        }
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        Bits.checkRow(this, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        float sum = 0;
+        for (int blk = 0; blk < n / 256; blk++) {
+            long p = offset + (long) blk * BLOCK;
+            float d = Bits.f16(src, p);
+            for (int b = 0; b < 8; b++) {
+                int xi = xOffset + 256 * blk + 32 * b;
+                float s = 0;
+                for (int j = 0; j < 16; j++) {
+                    int q = Bits.u8(src, p + 8 + 16 * b + j);
+                    s += Bits.IQ4_VALUES[q & 15] * x[xi + j] + Bits.IQ4_VALUES[q >> 4] * x[xi + j + 16];
+                }
+                sum += d * (scale(src, p, b) - 32) * s;
+            }
+        }
+        return sum;
+    }
+
+    static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int blk = 0; blk < n / 256; blk++) {
+            long p = offset + (long) blk * BLOCK;
+            float d = Bits.f16(src, p);
+            for (int b = 0; b < 8; b++) {
+                int xi = xOffset + 256 * blk + 32 * b;
+                ByteVector qs = Simd.bytes(src, p + 8 + 16 * b);
+                FloatVector s = Simd.toFloat(Simd.lookup(Simd.IQ4_TABLE, Simd.lo(qs))).mul(Simd.x(x, xi));
+                s = Simd.toFloat(Simd.lookup(Simd.IQ4_TABLE, Simd.hi(qs))).fma(Simd.x(x, xi + 16), s);
+                acc = s.fma(Simd.f(d * (scale(src, p, b) - 32)), acc);
+            }
+        }
+        return Simd.sum(acc);
+    }
+}

@@ -1,0 +1,114 @@
+package dev.gemma4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * MXFP4: 17-byte blocks of 32: e:u8 (E8M0 exponent), qs[16] of E2M1 codes;
+ * y = F[nibble]·2^(e−128) with F the E2M1 values doubled.
+ */
+final class MXFP4Format implements TensorFormat {
+    private static final int BLOCK = 17;
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.MXFP4;
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.e8m0Half(Bits.u8(src, p));
+            int o = dstOffset + 32 * b;
+            for (int j = 0; j < 16; j++) {
+                int q = Bits.u8(src, p + 1 + j);
+                dst[o + j] = Bits.MXFP4_VALUES[q & 15] * d;
+                dst[o + j + 16] = Bits.MXFP4_VALUES[q >> 4] * d;
+            }
+        }
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        Bits.checkRow(this, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        float sum = 0;
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            float s = 0;
+            for (int j = 0; j < 16; j++) {
+                int q = Bits.u8(src, p + 1 + j);
+                s += Bits.MXFP4_VALUES[q & 15] * x[xi + j] + Bits.MXFP4_VALUES[q >> 4] * x[xi + j + 16];
+            }
+            sum += Bits.e8m0Half(Bits.u8(src, p)) * s;
+        }
+        return sum;
+    }
+
+    static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            ByteVector qs = Simd.bytes(src, p + 1);
+            FloatVector s = Simd.toFloat(Simd.lookup(Simd.MXFP4_TABLE, Simd.lo(qs))).mul(Simd.x(x, xi));
+            s = Simd.toFloat(Simd.lookup(Simd.MXFP4_TABLE, Simd.hi(qs))).fma(Simd.x(x, xi + 16), s);
+            acc = s.fma(Simd.f(Bits.e8m0Half(Bits.u8(src, p))), acc);
+        }
+        return Simd.sum(acc);
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /**
+     * quantize_row_mxfp4_ref: e = floor(log2(amax)) − 2 + 127 (log2 rounded to float first, as log2f),
+     * then each element takes the first code with the smallest |F·2^(e−128) − x|.
+     */
+    @Override
+    public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 32; b++) {
+            int s = srcOffset + 32 * b;
+            long p = offset + (long) b * BLOCK;
+            float amax = 0;
+            for (int j = 0; j < 32; j++) {
+                if (amax < Math.abs(src[s + j])) {
+                    amax = Math.abs(src[s + j]);
+                }
+            }
+            int e = 0;
+            if (amax > 0) {
+                float log2 = (float) (Math.log(amax) / Math.log(2));
+                e = ((int) ((float) Math.floor(log2) - 2 + 127)) & 0xFF;
+            }
+            float d = Bits.e8m0Half(e);
+            Bits.putU8(dst, p, e);
+            for (int j = 0; j < 16; j++) {
+                Bits.putU8(dst, p + 1 + j, nearestCode(src[s + j], d) | nearestCode(src[s + j + 16], d) << 4);
+            }
+        }
+    }
+
+    private static int nearestCode(float x, float d) {
+        int best = 0;
+        float bestErr = Math.abs(Bits.MXFP4_VALUES[0] * d - x);
+        for (int i = 1; i < 16; i++) {
+            float err = Math.abs(Bits.MXFP4_VALUES[i] * d - x);
+            if (err < bestErr) {
+                best = i;
+                bestErr = err;
+            }
+        }
+        return best;
+    }
+}

@@ -1,0 +1,112 @@
+package dev.gemma4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Q3_K: 110-byte super-blocks of 256: hmask[32], qs[64] (2-bit), sc[12] (sixteen 6-bit scales), d:f16.
+ * Sub-block k (16 elements): y = d·(S_k − 32)·(q2 − (hmask bit ? 0 : 4)).
+ */
+final class Q3_KFormat implements TensorFormat {
+    private static final int BLOCK = 110;
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q3_K;
+    }
+
+    /** Signed scale (−32..31) of sub-block k from the 12 packed bytes at {@code sc}. */
+    static int scale(MemorySegment s, long sc, int k) {
+        int lo = k < 8 ? Bits.u8(s, sc + k) & 15 : Bits.u8(s, sc + k - 8) >> 4;
+        int hi = (Bits.u8(s, sc + 8 + (k % 4)) >> (2 * (k / 4))) & 3;
+        return (lo | hi << 4) - 32;
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p + 108);
+            int o = dstOffset + 256 * b;
+            int idx = 0;
+            for (int h = 0; h < 2; h++) {
+                for (int j = 0; j < 4; j++) {
+                    int m = 1 << (4 * h + j);
+                    for (int part = 0; part < 2; part++) {
+                        float dl = d * scale(src, p + 96, idx++);
+                        for (int l = 0; l < 16; l++) {
+                            int t = l + 16 * part;
+                            int v = ((Bits.u8(src, p + 32 + 32 * h + t) >> 2 * j) & 3)
+                                    - ((Bits.u8(src, p + t) & m) != 0 ? 0 : 4);
+                            dst[o + 128 * h + 32 * j + 16 * part + l] = dl * v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        Bits.checkRow(this, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        float sum = 0;
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p + 108);
+            int xb = xOffset + 256 * b;
+            int idx = 0;
+            for (int h = 0; h < 2; h++) {
+                for (int j = 0; j < 4; j++) {
+                    int m = 1 << (4 * h + j);
+                    for (int part = 0; part < 2; part++) {
+                        float s = 0;
+                        for (int l = 0; l < 16; l++) {
+                            int t = l + 16 * part;
+                            int v = ((Bits.u8(src, p + 32 + 32 * h + t) >> 2 * j) & 3)
+                                    - ((Bits.u8(src, p + t) & m) != 0 ? 0 : 4);
+                            s += v * x[xb + 128 * h + 32 * j + 16 * part + l];
+                        }
+                        sum += d * scale(src, p + 96, idx++) * s;
+                    }
+                }
+            }
+        }
+        return sum;
+    }
+
+    static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p + 108);
+            int xb = xOffset + 256 * b;
+            ByteVector hm0 = Simd.bytes(src, p);
+            ByteVector hm1 = Simd.bytes(src, p + 16);
+            int idx = 0;
+            for (int h = 0; h < 2; h++) {
+                ByteVector qa = Simd.bytes(src, p + 32 + 32 * h);
+                ByteVector qb = Simd.bytes(src, p + 48 + 32 * h);
+                for (int j = 0; j < 4; j++) {
+                    int bit = 4 * h + j;
+                    ByteVector v0 = qa.lanewise(VectorOperators.LSHR, 2 * j).and((byte) 3)
+                            .add(hm0.lanewise(VectorOperators.LSHR, bit).and((byte) 1).lanewise(VectorOperators.LSHL, 2))
+                            .sub((byte) 4);
+                    ByteVector v1 = qb.lanewise(VectorOperators.LSHR, 2 * j).and((byte) 3)
+                            .add(hm1.lanewise(VectorOperators.LSHR, bit).and((byte) 1).lanewise(VectorOperators.LSHL, 2))
+                            .sub((byte) 4);
+                    int xi = xb + 128 * h + 32 * j;
+                    acc = Simd.toFloat(v0).mul(Simd.x(x, xi)).fma(Simd.f(d * scale(src, p + 96, idx++)), acc);
+                    acc = Simd.toFloat(v1).mul(Simd.x(x, xi + 16)).fma(Simd.f(d * scale(src, p + 96, idx++)), acc);
+                }
+            }
+        }
+        return Simd.sum(acc);
+    }
+}

@@ -1,0 +1,96 @@
+package dev.gemma4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+
+/** Q4_0: 18-byte blocks of 32: d:f16, qs[16]; y[j] = d·(lo(qs[j]) − 8), y[j+16] = d·(hi(qs[j]) − 8). */
+final class Q4_0Format implements TensorFormat {
+    private static final int BLOCK = 18;
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q4_0;
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p);
+            int o = dstOffset + 32 * b;
+            for (int j = 0; j < 16; j++) {
+                int q = Bits.u8(src, p + 2 + j);
+                dst[o + j] = ((q & 15) - 8) * d;
+                dst[o + j + 16] = ((q >> 4) - 8) * d;
+            }
+        }
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        Bits.checkRow(this, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        float sum = 0;
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            float s = 0;
+            for (int j = 0; j < 16; j++) {
+                int q = Bits.u8(src, p + 2 + j);
+                s += ((q & 15) - 8) * x[xi + j] + ((q >> 4) - 8) * x[xi + j + 16];
+            }
+            sum += Bits.f16(src, p) * s;
+        }
+        return sum;
+    }
+
+    static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            ByteVector qs = Simd.bytes(src, p + 2);
+            FloatVector s = Simd.toFloat(Simd.lo(qs).sub((byte) 8)).mul(Simd.x(x, xi));
+            s = Simd.toFloat(Simd.hi(qs).sub((byte) 8)).fma(Simd.x(x, xi + 16), s);
+            acc = s.fma(Simd.f(Bits.f16(src, p)), acc);
+        }
+        return Simd.sum(acc);
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /** quantize_row_q4_0_ref: d = (signed max-magnitude element)/−8, q = min(15, trunc(x/d + 8.5)). */
+    @Override
+    public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 32; b++) {
+            int s = srcOffset + 32 * b;
+            long p = offset + (long) b * BLOCK;
+            float amax = 0;
+            float max = 0;
+            for (int j = 0; j < 32; j++) {
+                float v = src[s + j];
+                if (amax < Math.abs(v)) {
+                    amax = Math.abs(v);
+                    max = v;
+                }
+            }
+            float d = max / -8;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            Bits.putF16(dst, p, d);
+            for (int j = 0; j < 16; j++) {
+                int q0 = Math.min(15, (int) (src[s + j] * id + 8.5f));
+                int q1 = Math.min(15, (int) (src[s + j + 16] * id + 8.5f));
+                Bits.putU8(dst, p + 2 + j, q0 | q1 << 4);
+            }
+        }
+    }
+}

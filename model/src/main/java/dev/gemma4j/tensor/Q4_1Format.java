@@ -1,0 +1,105 @@
+package dev.gemma4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+
+/** Q4_1: 20-byte blocks of 32: d:f16, m:f16, qs[16]; y = d·q + m. */
+final class Q4_1Format implements TensorFormat {
+    private static final int BLOCK = 20;
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q4_1;
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p);
+            float m = Bits.f16(src, p + 2);
+            int o = dstOffset + 32 * b;
+            for (int j = 0; j < 16; j++) {
+                int q = Bits.u8(src, p + 4 + j);
+                dst[o + j] = (q & 15) * d + m;
+                dst[o + j + 16] = (q >> 4) * d + m;
+            }
+        }
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        Bits.checkRow(this, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        float sum = 0;
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            float s = 0;
+            float sx = 0;
+            for (int j = 0; j < 16; j++) {
+                int q = Bits.u8(src, p + 4 + j);
+                s += (q & 15) * x[xi + j] + (q >> 4) * x[xi + j + 16];
+                sx += x[xi + j] + x[xi + j + 16];
+            }
+            sum += Bits.f16(src, p) * s + Bits.f16(src, p + 2) * sx;
+        }
+        return sum;
+    }
+
+    static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            ByteVector qs = Simd.bytes(src, p + 4);
+            FloatVector x0 = Simd.x(x, xi);
+            FloatVector x1 = Simd.x(x, xi + 16);
+            FloatVector s = Simd.toFloat(Simd.lo(qs)).mul(x0);
+            s = Simd.toFloat(Simd.hi(qs)).fma(x1, s);
+            acc = s.fma(Simd.f(Bits.f16(src, p)), acc);
+            acc = x0.add(x1).fma(Simd.f(Bits.f16(src, p + 2)), acc);
+        }
+        return Simd.sum(acc);
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /** quantize_row_q4_1_ref: d = (max − min)/15, m = min, q = min(15, trunc((x − min)/d + 0.5)). */
+    @Override
+    public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 32; b++) {
+            int s = srcOffset + 32 * b;
+            long p = offset + (long) b * BLOCK;
+            float min = Float.MAX_VALUE;
+            float max = -Float.MAX_VALUE;
+            for (int j = 0; j < 32; j++) {
+                float v = src[s + j];
+                if (v < min) {
+                    min = v;
+                }
+                if (v > max) {
+                    max = v;
+                }
+            }
+            float d = (max - min) / 15;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            Bits.putF16(dst, p, d);
+            Bits.putF16(dst, p + 2, min);
+            for (int j = 0; j < 16; j++) {
+                int q0 = Math.min(15, (int) ((src[s + j] - min) * id + 0.5f));
+                int q1 = Math.min(15, (int) ((src[s + j + 16] - min) * id + 0.5f));
+                Bits.putU8(dst, p + 4 + j, q0 | q1 << 4);
+            }
+        }
+    }
+}

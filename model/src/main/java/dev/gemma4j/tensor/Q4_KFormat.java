@@ -1,0 +1,198 @@
+package dev.gemma4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Q4_K: 144-byte super-blocks of 256: d:f16, dmin:f16, sc[12] (eight 6-bit scales and mins), qs[128].
+ * Sub-block k (32 elements): y = d·S_k·q − dmin·M_k.
+ */
+final class Q4_KFormat implements TensorFormat {
+    private static final int BLOCK = 144;
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q4_K;
+    }
+
+    /** 6-bit scale of sub-block k (0..7) from the 12 packed bytes at {@code sc}. */
+    static int scale(MemorySegment s, long sc, int k) {
+        return k < 4 ? Bits.u8(s, sc + k) & 63
+                : (Bits.u8(s, sc + k + 4) & 15) | ((Bits.u8(s, sc + k - 4) >> 6) << 4);
+    }
+
+    /** 6-bit min of sub-block k. */
+    static int min(MemorySegment s, long sc, int k) {
+        return k < 4 ? Bits.u8(s, sc + k + 4) & 63
+                : (Bits.u8(s, sc + k + 4) >> 4) | ((Bits.u8(s, sc + k) >> 6) << 4);
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p);
+            float dmin = Bits.f16(src, p + 2);
+            int o = dstOffset + 256 * b;
+            for (int c = 0; c < 4; c++) {
+                float d1 = d * scale(src, p + 4, 2 * c);
+                float m1 = dmin * min(src, p + 4, 2 * c);
+                float d2 = d * scale(src, p + 4, 2 * c + 1);
+                float m2 = dmin * min(src, p + 4, 2 * c + 1);
+                for (int l = 0; l < 32; l++) {
+                    int q = Bits.u8(src, p + 16 + 32 * c + l);
+                    dst[o + 64 * c + l] = d1 * (q & 15) - m1;
+                    dst[o + 64 * c + 32 + l] = d2 * (q >> 4) - m2;
+                }
+            }
+        }
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        Bits.checkRow(this, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        float sum = 0;
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p);
+            float dmin = Bits.f16(src, p + 2);
+            int xb = xOffset + 256 * b;
+            for (int c = 0; c < 4; c++) {
+                float sLo = 0;
+                float sHi = 0;
+                float xLo = 0;
+                float xHi = 0;
+                for (int l = 0; l < 32; l++) {
+                    int q = Bits.u8(src, p + 16 + 32 * c + l);
+                    float a = x[xb + 64 * c + l];
+                    float h = x[xb + 64 * c + 32 + l];
+                    sLo += (q & 15) * a;
+                    sHi += (q >> 4) * h;
+                    xLo += a;
+                    xHi += h;
+                }
+                sum += d * (scale(src, p + 4, 2 * c) * sLo + scale(src, p + 4, 2 * c + 1) * sHi)
+                        - dmin * (min(src, p + 4, 2 * c) * xLo + min(src, p + 4, 2 * c + 1) * xHi);
+            }
+        }
+        return sum;
+    }
+
+    static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.F);
+        FloatVector accMin = FloatVector.zero(Simd.F);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p);
+            float dmin = Bits.f16(src, p + 2);
+            int xb = xOffset + 256 * b;
+            for (int c = 0; c < 4; c++) {
+                long q = p + 16 + 32 * c;
+                int xi = xb + 64 * c;
+                ByteVector q0 = Simd.bytes(src, q);
+                ByteVector q1 = Simd.bytes(src, q + 16);
+                FloatVector a0 = Simd.x(x, xi);
+                FloatVector a1 = Simd.x(x, xi + 16);
+                FloatVector h0 = Simd.x(x, xi + 32);
+                FloatVector h1 = Simd.x(x, xi + 48);
+                FloatVector sLo = Simd.toFloat(Simd.lo(q1)).fma(a1, Simd.toFloat(Simd.lo(q0)).mul(a0));
+                FloatVector sHi = Simd.toFloat(Simd.hi(q1)).fma(h1, Simd.toFloat(Simd.hi(q0)).mul(h0));
+                acc = sLo.fma(Simd.f(d * scale(src, p + 4, 2 * c)), acc);
+                acc = sHi.fma(Simd.f(d * scale(src, p + 4, 2 * c + 1)), acc);
+                accMin = a0.add(a1).fma(Simd.f(dmin * min(src, p + 4, 2 * c)), accMin);
+                accMin = h0.add(h1).fma(Simd.f(dmin * min(src, p + 4, 2 * c + 1)), accMin);
+            }
+        }
+        return Simd.sum(acc.sub(accMin));
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /**
+     * quantize_row_q4_K_ref (no importance matrix): per 32-element sub-block a weighted least-squares
+     * scale/min search (weights av|x| + |x|), scales and mins quantized to 6 bits against the block maxima,
+     * then every element re-quantized with the rounded scales.
+     */
+    @Override
+    public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
+        Bits.checkRow(this, n);
+        int[] levels = new int[256];
+        int[] aux = new int[32];
+        float[] weights = new float[32];
+        float[] mins = new float[8];
+        float[] scales = new float[8];
+        float[] theMin = new float[1];
+        for (int b = 0; b < n / 256; b++) {
+            int xb = srcOffset + 256 * b;
+            long p = offset + (long) b * BLOCK;
+            float maxScale = 0;
+            float maxMin = 0;
+            for (int j = 0; j < 8; j++) {
+                float sumX2 = 0;
+                for (int l = 0; l < 32; l++) {
+                    sumX2 += src[xb + 32 * j + l] * src[xb + 32 * j + l];
+                }
+                float avX = (float) Math.sqrt(sumX2 / 32);
+                for (int l = 0; l < 32; l++) {
+                    weights[l] = avX + Math.abs(src[xb + 32 * j + l]);
+                }
+                scales[j] = KQuants.makeQkx2(32, 15, src, xb + 32 * j, weights, levels, 32 * j, theMin, aux,
+                        -1.f, 0.1f, 20, false);
+                mins[j] = theMin[0];
+                if (scales[j] > maxScale) {
+                    maxScale = scales[j];
+                }
+                if (mins[j] > maxMin) {
+                    maxMin = mins[j];
+                }
+            }
+            float invScale = maxScale > 0 ? 63.f / maxScale : 0.f;
+            float invMin = maxMin > 0 ? 63.f / maxMin : 0.f;
+            int[] sc = new int[12];
+            for (int j = 0; j < 8; j++) {
+                int ls = Math.min(63, Bits.nearestInt(invScale * scales[j]) & 0xFF);
+                int lm = Math.min(63, Bits.nearestInt(invMin * mins[j]) & 0xFF);
+                if (j < 4) {
+                    sc[j] = ls;
+                    sc[j + 4] = lm;
+                } else {
+                    sc[j + 4] = (ls & 15) | ((lm & 15) << 4);
+                    sc[j - 4] |= (ls >> 4) << 6;
+                    sc[j] |= (lm >> 4) << 6;
+                }
+            }
+            for (int j = 0; j < 12; j++) {
+                Bits.putU8(dst, p + 4 + j, sc[j]);
+            }
+            Bits.putF16(dst, p, maxScale / 63.f);
+            Bits.putF16(dst, p + 2, maxMin / 63.f);
+            float dRounded = Bits.f16(dst, p);
+            float dminRounded = Bits.f16(dst, p + 2);
+            for (int j = 0; j < 8; j++) {
+                float d = dRounded * scale(dst, p + 4, j);
+                if (d == 0) {
+                    continue;
+                }
+                float dm = dminRounded * min(dst, p + 4, j);
+                for (int ii = 0; ii < 32; ii++) {
+                    int l = Bits.nearestInt((src[xb + 32 * j + ii] + dm) / d);
+                    levels[32 * j + ii] = Math.max(0, Math.min(15, l));
+                }
+            }
+            for (int c = 0; c < 4; c++) {
+                for (int l = 0; l < 32; l++) {
+                    Bits.putU8(dst, p + 16 + 32 * c + l, levels[64 * c + l] | levels[64 * c + 32 + l] << 4);
+                }
+            }
+        }
+    }
+}

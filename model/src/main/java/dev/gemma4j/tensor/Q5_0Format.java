@@ -1,0 +1,116 @@
+package dev.gemma4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Q5_0: 22-byte blocks of 32: d:f16, qh:u32, qs[16]; the 5th bit of element j is bit j of qh;
+ * y = d·(q5 − 16).
+ */
+final class Q5_0Format implements TensorFormat {
+    private static final int BLOCK = 22;
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q5_0;
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p);
+            int qh = Bits.i32(src, p + 2);
+            int o = dstOffset + 32 * b;
+            for (int j = 0; j < 16; j++) {
+                int q = Bits.u8(src, p + 6 + j);
+                dst[o + j] = (((q & 15) | ((qh >>> j) & 1) << 4) - 16) * d;
+                dst[o + j + 16] = (((q >> 4) | ((qh >>> (j + 16)) & 1) << 4) - 16) * d;
+            }
+        }
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        Bits.checkRow(this, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        float sum = 0;
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int qh = Bits.i32(src, p + 2);
+            int xi = xOffset + 32 * b;
+            float s = 0;
+            for (int j = 0; j < 16; j++) {
+                int q = Bits.u8(src, p + 6 + j);
+                s += (((q & 15) | ((qh >>> j) & 1) << 4) - 16) * x[xi + j]
+                        + (((q >> 4) | ((qh >>> (j + 16)) & 1) << 4) - 16) * x[xi + j + 16];
+            }
+            sum += Bits.f16(src, p) * s;
+        }
+        return sum;
+    }
+
+    /** q5 − 16 for 16 elements: nibbles as ints, or the 5th bits in, recentre, to float. */
+    static FloatVector fiveBit(ByteVector nibbles, int qh, int shift, int bias) {
+        IntVector q = (IntVector) nibbles.convertShape(VectorOperators.B2I, Simd.I, 0);
+        IntVector h = Simd.bitLanes(qh, shift).lanewise(VectorOperators.LSHL, 4);
+        return (FloatVector) q.or(h).sub(bias).convertShape(VectorOperators.I2F, Simd.F, 0);
+    }
+
+    static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            int qh = Bits.i32(src, p + 2);
+            ByteVector qs = Simd.bytes(src, p + 6);
+            FloatVector s = fiveBit(Simd.lo(qs), qh, 0, 16).mul(Simd.x(x, xi));
+            s = fiveBit(Simd.hi(qs), qh, 16, 16).fma(Simd.x(x, xi + 16), s);
+            acc = s.fma(Simd.f(Bits.f16(src, p)), acc);
+        }
+        return Simd.sum(acc);
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /** quantize_row_q5_0_ref: d = (signed max-magnitude element)/−16, q = min(31, trunc(x/d + 16.5)). */
+    @Override
+    public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 32; b++) {
+            int s = srcOffset + 32 * b;
+            long p = offset + (long) b * BLOCK;
+            float amax = 0;
+            float max = 0;
+            for (int j = 0; j < 32; j++) {
+                float v = src[s + j];
+                if (amax < Math.abs(v)) {
+                    amax = Math.abs(v);
+                    max = v;
+                }
+            }
+            float d = max / -16;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            Bits.putF16(dst, p, d);
+            int qh = 0;
+            for (int j = 0; j < 16; j++) {
+                int q0 = Math.min(31, (int) (src[s + j] * id + 16.5f));
+                int q1 = Math.min(31, (int) (src[s + j + 16] * id + 16.5f));
+                Bits.putU8(dst, p + 6 + j, (q0 & 15) | (q1 & 15) << 4);
+                qh |= (q0 >> 4) << j;
+                qh |= (q1 >> 4) << (j + 16);
+            }
+            dst.set(Bits.INT_LE, p + 2, qh);
+        }
+    }
+}

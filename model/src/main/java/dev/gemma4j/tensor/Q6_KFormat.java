@@ -1,0 +1,179 @@
+package dev.gemma4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Q6_K: 210-byte super-blocks of 256: ql[128] (low 4 bits), qh[64] (high 2 bits), sc:i8[16], d:f16.
+ * Sub-block k (16 elements): y = d·sc[k]·(q6 − 32).
+ */
+final class Q6_KFormat implements TensorFormat {
+    private static final int BLOCK = 210;
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q6_K;
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p + 208);
+            int o = dstOffset + 256 * b;
+            for (int h = 0; h < 2; h++) {
+                long ql = p + 64 * h;
+                long qh = p + 128 + 32 * h;
+                long sc = p + 192 + 8 * h;
+                for (int l = 0; l < 32; l++) {
+                    int g = l / 16;
+                    int lo = Bits.u8(src, ql + l);
+                    int lo32 = Bits.u8(src, ql + l + 32);
+                    int hb = Bits.u8(src, qh + l);
+                    int q0 = ((lo & 15) | (hb & 3) << 4) - 32;
+                    int q1 = ((lo32 & 15) | ((hb >> 2) & 3) << 4) - 32;
+                    int q2 = ((lo >> 4) | ((hb >> 4) & 3) << 4) - 32;
+                    int q3 = ((lo32 >> 4) | ((hb >> 6) & 3) << 4) - 32;
+                    dst[o + 128 * h + l] = d * Bits.i8(src, sc + g) * q0;
+                    dst[o + 128 * h + l + 32] = d * Bits.i8(src, sc + g + 2) * q1;
+                    dst[o + 128 * h + l + 64] = d * Bits.i8(src, sc + g + 4) * q2;
+                    dst[o + 128 * h + l + 96] = d * Bits.i8(src, sc + g + 6) * q3;
+                }
+            }
+        }
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        Bits.checkRow(this, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        float sum = 0;
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p + 208);
+            int xb = xOffset + 256 * b;
+            for (int h = 0; h < 2; h++) {
+                long ql = p + 64 * h;
+                long qh = p + 128 + 32 * h;
+                long sc = p + 192 + 8 * h;
+                for (int g = 0; g < 2; g++) {
+                    float s0 = 0;
+                    float s1 = 0;
+                    float s2 = 0;
+                    float s3 = 0;
+                    for (int l = 16 * g; l < 16 * g + 16; l++) {
+                        int lo = Bits.u8(src, ql + l);
+                        int lo32 = Bits.u8(src, ql + l + 32);
+                        int hb = Bits.u8(src, qh + l);
+                        int xi = xb + 128 * h + l;
+                        s0 += (((lo & 15) | (hb & 3) << 4) - 32) * x[xi];
+                        s1 += (((lo32 & 15) | ((hb >> 2) & 3) << 4) - 32) * x[xi + 32];
+                        s2 += (((lo >> 4) | ((hb >> 4) & 3) << 4) - 32) * x[xi + 64];
+                        s3 += (((lo32 >> 4) | ((hb >> 6) & 3) << 4) - 32) * x[xi + 96];
+                    }
+                    sum += d * (Bits.i8(src, sc + g) * s0 + Bits.i8(src, sc + g + 2) * s1
+                            + Bits.i8(src, sc + g + 4) * s2 + Bits.i8(src, sc + g + 6) * s3);
+                }
+            }
+        }
+        return sum;
+    }
+
+    static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p + 208);
+            int xb = xOffset + 256 * b;
+            for (int h = 0; h < 2; h++) {
+                long ql = p + 64 * h;
+                long qh = p + 128 + 32 * h;
+                long sc = p + 192 + 8 * h;
+                for (int g = 0; g < 2; g++) {
+                    ByteVector lo = Simd.bytes(src, ql + 16 * g);
+                    ByteVector lo32 = Simd.bytes(src, ql + 32 + 16 * g);
+                    ByteVector hb = Simd.bytes(src, qh + 16 * g);
+                    int xi = xb + 128 * h + 16 * g;
+                    ByteVector q0 = Simd.lo(lo).or(hb.and((byte) 3).lanewise(jdk.incubator.vector.VectorOperators.LSHL, 4));
+                    ByteVector q1 = Simd.lo(lo32).or(hb.and((byte) 12).lanewise(jdk.incubator.vector.VectorOperators.LSHL, 2));
+                    ByteVector q2 = Simd.hi(lo).or(hb.and((byte) 48));
+                    ByteVector q3 = Simd.hi(lo32).or(hb.and((byte) 0xC0).lanewise(jdk.incubator.vector.VectorOperators.LSHR, 2));
+                    acc = Simd.toFloat(q0.sub((byte) 32)).mul(Simd.x(x, xi)).fma(Simd.f(d * Bits.i8(src, sc + g)), acc);
+                    acc = Simd.toFloat(q1.sub((byte) 32)).mul(Simd.x(x, xi + 32)).fma(Simd.f(d * Bits.i8(src, sc + g + 2)), acc);
+                    acc = Simd.toFloat(q2.sub((byte) 32)).mul(Simd.x(x, xi + 64)).fma(Simd.f(d * Bits.i8(src, sc + g + 4)), acc);
+                    acc = Simd.toFloat(q3.sub((byte) 32)).mul(Simd.x(x, xi + 96)).fma(Simd.f(d * Bits.i8(src, sc + g + 6)), acc);
+                }
+            }
+        }
+        return Simd.sum(acc);
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /**
+     * quantize_row_q6_K_ref: a symmetric scale search per 16 elements (weights x²), the 16 scales
+     * quantized to i8 against the largest, elements re-quantized with the rounded scales.
+     */
+    @Override
+    public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
+        Bits.checkRow(this, n);
+        int[] levels = new int[256];
+        float[] scales = new float[16];
+        for (int b = 0; b < n / 256; b++) {
+            int xb = srcOffset + 256 * b;
+            long p = offset + (long) b * BLOCK;
+            float maxScale = 0;
+            float maxAbsScale = 0;
+            for (int ib = 0; ib < 16; ib++) {
+                float scale = KQuants.makeQx(16, 32, src, xb + 16 * ib, levels, 16 * ib);
+                scales[ib] = scale;
+                float abs = Math.abs(scale);
+                if (abs > maxAbsScale) {
+                    maxAbsScale = abs;
+                    maxScale = scale;
+                }
+            }
+            if (maxAbsScale < KQuants.GROUP_MAX_EPS) {
+                dst.asSlice(p, BLOCK).fill((byte) 0);
+                continue;
+            }
+            float iscale = -128.f / maxScale;
+            Bits.putF16(dst, p + 208, 1 / iscale);
+            for (int ib = 0; ib < 16; ib++) {
+                Bits.putU8(dst, p + 192 + ib, Math.min(127, Bits.nearestInt(iscale * scales[ib])));
+            }
+            float dRounded = Bits.f16(dst, p + 208);
+            for (int j = 0; j < 16; j++) {
+                float d = dRounded * Bits.i8(dst, p + 192 + j);
+                if (d == 0) {
+                    continue;
+                }
+                for (int ii = 0; ii < 16; ii++) {
+                    int l = Bits.nearestInt(src[xb + 16 * j + ii] / d);
+                    levels[16 * j + ii] = Math.max(-32, Math.min(31, l)) + 32;
+                }
+            }
+            for (int h = 0; h < 2; h++) {
+                int j = 128 * h;
+                for (int l = 0; l < 32; l++) {
+                    int q1 = levels[j + l] & 15;
+                    int q2 = levels[j + l + 32] & 15;
+                    int q3 = levels[j + l + 64] & 15;
+                    int q4 = levels[j + l + 96] & 15;
+                    Bits.putU8(dst, p + 64 * h + l, q1 | q3 << 4);
+                    Bits.putU8(dst, p + 64 * h + l + 32, q2 | q4 << 4);
+                    Bits.putU8(dst, p + 128 + 32 * h + l, (levels[j + l] >> 4) | (levels[j + l + 32] >> 4) << 2
+                            | (levels[j + l + 64] >> 4) << 4 | (levels[j + l + 96] >> 4) << 6);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.gemma4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+
+/** Q8_0: 34-byte blocks of 32: d:f16, qs:i8[32]; y = d·q. */
+final class Q8_0Format implements TensorFormat {
+    private static final int BLOCK = 34;
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q8_0;
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Bits.f16(src, p);
+            int o = dstOffset + 32 * b;
+            for (int j = 0; j < 32; j++) {
+                dst[o + j] = Bits.i8(src, p + 2 + j) * d;
+            }
+        }
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        Bits.checkRow(this, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        float sum = 0;
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            float s = 0;
+            for (int j = 0; j < 32; j++) {
+                s += Bits.i8(src, p + 2 + j) * x[xi + j];
+            }
+            sum += Bits.f16(src, p) * s;
+        }
+        return sum;
+    }
+
+    static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            FloatVector s = Simd.toFloat(Simd.bytes(src, p + 2)).mul(Simd.x(x, xi));
+            s = Simd.toFloat(Simd.bytes(src, p + 18)).fma(Simd.x(x, xi + 16), s);
+            acc = s.fma(Simd.f(Bits.f16(src, p)), acc);
+        }
+        return Simd.sum(acc);
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /** quantize_row_q8_0_ref: d = amax/127, q = roundf(x/d) (ties away from zero). */
+    @Override
+    public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
+        Bits.checkRow(this, n);
+        for (int b = 0; b < n / 32; b++) {
+            int s = srcOffset + 32 * b;
+            long p = offset + (long) b * BLOCK;
+            float amax = 0;
+            for (int j = 0; j < 32; j++) {
+                amax = Math.max(amax, Math.abs(src[s + j]));
+            }
+            float d = amax / 127;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            Bits.putF16(dst, p, d);
+            for (int j = 0; j < 32; j++) {
+                Bits.putU8(dst, p + 2 + j, (int) Bits.roundHalfAway(src[s + j] * id));
+            }
+        }
+    }
+}
