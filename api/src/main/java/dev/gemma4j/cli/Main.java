@@ -9,7 +9,9 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "gemma", mixinStandardHelpOptions = true, version = "gemma4j 0.1.0",
     description = "Gemma 4 inference runtime for the JVM.",
-    subcommands = {InspectCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {InspectCommand.class, SynthCommand.class, TokenizeCommand.class, RenderCommand.class,
+        GenerateCommand.class, LogitsCommand.class, BenchCommand.class, ChatCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,10 +33,12 @@ public final class GgufFile implements AutoCloseable {
     private final Map<String, TensorInfo> byName;
     private final List<MemorySegment> shardData;
     private final List<Path> shardPaths;
+    private final long alignment;
     private final Arena arena;
 
     private GgufFile(Path path, int version, Map<String, GgufValue> metadata, List<TensorInfo> tensors,
-                     List<MemorySegment> shardData, List<Path> shardPaths, Arena arena) {
+                     List<MemorySegment> shardData, List<Path> shardPaths, long alignment, Arena arena) {
+        this.alignment = alignment;
         this.path = path;
         this.version = version;
         this.metadata = Collections.unmodifiableMap(metadata);
@@ -51,82 +54,109 @@ public final class GgufFile implements AutoCloseable {
     }
 
     /**
-     * Opens a GGUF file. If the name has the form {@code X-0000k-of-0000N.gguf} (or the file carries
-     * {@code split.count > 1}), all N shards are opened: metadata from the first, tensors from all.
+     * Opens a GGUF file through a memory map; only the header is parsed (tensor data stays on disk until
+     * touched). A split model ({@code NAME-0000k-of-0000N.gguf} with {@code split.count = N}) is opened
+     * whole from the path of any of its shards: metadata from the first shard, tensors from all of them.
+     *
+     * @throws GgufFormatException if a file is not a well-formed GGUF file or the shards do not fit together
+     * @throws java.nio.file.NoSuchFileException if the file or one of the shards is missing
      */
     public static GgufFile open(Path path) throws IOException {
-        Path first = path;
-        Matcher m = SPLIT.matcher(path.getFileName().toString());
-        if (m.matches()) {
-            first = path.resolveSibling(m.group(1) + "-00001-of-" + m.group(3) + ".gguf");
-        }
         Arena arena = Arena.ofShared();
         try {
-            GgufReader.Header h0 = GgufReader.readHeader(first, map(first, arena));
-            int count = 1;
-            GgufValue sc = h0.metadata().get("split.count");
-            if (sc != null) {
-                count = checkedSplitCount(first, sc);
+            GgufReader.Header given = GgufReader.readHeader(path, map(path, arena));
+            int count = splitCount(path, given);
+            if (count == 1) {
+                return new GgufFile(path, given.version(), given.metadata(), given.tensors(),
+                    List.of(given.data()), List.of(path), given.alignment(), arena);
+            }
+            Matcher m = SPLIT.matcher(path.getFileName().toString());
+            if (!m.matches() || Integer.parseInt(m.group(3)) != count) {
+                throw new GgufFormatException(path, given.keyOffsets().get("split.count"), "split.count is " + count
+                    + " but the file name does not end in -NNNNN-of-" + String.format("%05d", count) + ".gguf");
+            }
+            int k = Integer.parseInt(m.group(2));
+            if (k < 1 || k > count) {
+                throw new GgufFormatException(path, 0, "shard number " + k + " in the file name is outside 1.." + count);
             }
             List<GgufReader.Header> headers = new ArrayList<>();
-            headers.add(h0);
             List<Path> paths = new ArrayList<>();
-            paths.add(first);
-            if (count > 1) {
-                Matcher fm = SPLIT.matcher(first.getFileName().toString());
-                if (!fm.matches()) {
-                    throw new GgufFormatException(first, 0,
-                        "split.count is " + count + " but the file name is not of the form NAME-00001-of-"
-                            + String.format("%05d", count) + ".gguf");
+            for (int i = 1; i <= count; i++) {
+                Path p = path.resolveSibling(String.format("%s-%05d-of-%05d.gguf", m.group(1), i, count));
+                GgufReader.Header h;
+                if (i == k) {
+                    h = given;
+                } else if (!Files.exists(p)) {
+                    throw new NoSuchFileException(p.toString(), null, "shard " + i + " of " + count + " is missing");
+                } else {
+                    h = GgufReader.readHeader(p, map(p, arena));
                 }
-                for (int i = 2; i <= count; i++) {
-                    Path p = first.resolveSibling(String.format("%s-%05d-of-%05d.gguf", fm.group(1), i, count));
-                    if (!Files.exists(p)) {
-                        throw new NoSuchFileException(p.toString(), null, "missing shard " + i + " of " + count);
-                    }
-                    GgufReader.Header h = GgufReader.readHeader(p, map(p, arena));
-                    GgufValue no = h.metadata().get("split.no");
-                    if (no != null && no.isInteger() && no.asLong() != i - 1) {
-                        throw new GgufFormatException(p, 0, "split.no is " + no.asLong() + ", expected " + (i - 1));
-                    }
-                    headers.add(h);
-                    paths.add(p);
-                }
+                checkShard(p, h, i - 1, count);
+                headers.add(h);
+                paths.add(p);
             }
+            GgufReader.Header h0 = headers.get(0);
             List<TensorInfo> all = new ArrayList<>();
-            Map<String, Integer> seen = new LinkedHashMap<>();
+            Map<String, Integer> seen = new HashMap<>();
             List<MemorySegment> data = new ArrayList<>();
             for (int s = 0; s < headers.size(); s++) {
                 GgufReader.Header h = headers.get(s);
                 data.add(h.data());
                 for (TensorInfo t : h.tensors()) {
-                    if (seen.putIfAbsent(t.name(), s) != null) {
-                        throw new GgufFormatException(paths.get(s), 0,
-                            "duplicate tensor name '" + t.name() + "' (also in shard " + (seen.get(t.name()) + 1) + ")");
+                    Integer other = seen.putIfAbsent(t.name(), s);
+                    if (other != null) {
+                        throw new GgufFormatException(paths.get(s), h.dataStart(),
+                            "duplicate tensor name '" + t.name() + "': also in shard " + (other + 1) + " (" + paths.get(other).getFileName() + ")");
                     }
                     all.add(new TensorInfo(t.name(), t.type(), t.shape(), t.offset(), s, t.byteSize()));
                 }
             }
             GgufValue expected = h0.metadata().get("split.tensors.count");
-            if (count > 1 && expected != null && expected.isInteger() && expected.asLong() != all.size()) {
-                throw new GgufFormatException(first, 0,
-                    "split.tensors.count is " + expected.asLong() + " but the shards hold " + all.size() + " tensors");
+            if (expected != null && (!expected.isInteger() || expected.asLong() != all.size())) {
+                throw new GgufFormatException(paths.get(0), h0.keyOffsets().get("split.tensors.count"),
+                    "split.tensors.count is " + expected + " but the " + count + " shards hold " + all.size() + " tensors");
             }
-            return new GgufFile(first, h0.version(), h0.metadata(), all, data, paths, arena);
-        } catch (IOException | RuntimeException e) {
+            return new GgufFile(paths.get(0), h0.version(), h0.metadata(), all, data, paths, h0.alignment(), arena);
+        } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
         }
     }
 
-    private static int checkedSplitCount(Path file, GgufValue sc) throws GgufFormatException {
-        if (!sc.isInteger() || sc.asLong() < 1 || sc.asLong() > 9999) {
-            throw new GgufFormatException(file, 0, "split.count must be an integer in 1..9999, got " + sc);
+    /** {@code split.count} of a header, 1 if absent. */
+    private static int splitCount(Path file, GgufReader.Header h) throws GgufFormatException {
+        GgufValue sc = h.metadata().get("split.count");
+        if (sc == null) {
+            return 1;
+        }
+        if (!sc.isInteger() || sc.asLong() < 1 || sc.asLong() > 65535) {
+            throw new GgufFormatException(file, h.keyOffsets().get("split.count"),
+                "split.count must be an integer in 1..65535, got " + sc.describe() + " " + sc);
         }
         return (int) sc.asLong();
     }
 
+    private static void checkShard(Path p, GgufReader.Header h, int no, int count) throws GgufFormatException {
+        int c = splitCount(p, h);
+        if (c != count) {
+            throw new GgufFormatException(p, h.keyOffsets().getOrDefault("split.count", 0L),
+                "split.count is " + (h.metadata().containsKey("split.count") ? c : "missing") + ", expected " + count
+                    + " as in the other shards");
+        }
+        GgufValue v = h.metadata().get("split.no");
+        if (v == null) {
+            throw new GgufFormatException(p, 0, "key split.no is missing, expected " + no + " (0-based shard number)");
+        }
+        if (!v.isInteger() || v.asLong() != no) {
+            throw new GgufFormatException(p, h.keyOffsets().get("split.no"),
+                "split.no is " + v + ", expected " + no + " (0-based) for shard " + (no + 1) + " of " + count);
+        }
+    }
+
     private static MemorySegment map(Path p, Arena arena) throws IOException {
+        if (Files.isDirectory(p)) {
+            throw new GgufFormatException(p, 0, "is a directory, expected a GGUF file");
+        }
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
             return ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
         }
@@ -142,6 +172,12 @@ public final class GgufFile implements AutoCloseable {
         return shardPaths;
     }
 
+    /** Data alignment of the (first) file: {@code general.alignment} or 32. */
+    public long alignment() {
+        return alignment;
+    }
+
+    /** GGUF version of the (first) file, 2 or 3. */
     public int version() {
         return version;
     }
@@ -170,9 +206,18 @@ public final class GgufFile implements AutoCloseable {
         return byName.get(name);
     }
 
-    /** The tensor's bytes, a read-only slice of the mapped file. */
+    /** The tensor's bytes, a read-only slice of the mapped file (valid until {@link #close()}). */
     public MemorySegment tensorData(TensorInfo t) {
         return shardData.get(t.shard()).asSlice(t.offset(), t.byteSize());
+    }
+
+    /** Total number of elements (parameters) over all tensors. */
+    public long totalElements() {
+        long n = 0;
+        for (TensorInfo t : tensors) {
+            n += t.elements();
+        }
+        return n;
     }
 
     /** Total bytes of tensor data. */

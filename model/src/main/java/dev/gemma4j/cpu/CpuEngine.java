@@ -1,0 +1,238 @@
+package dev.gemma4j.cpu;
+
+import dev.gemma4j.engine.ContextOverflowException;
+import dev.gemma4j.engine.Engine;
+import dev.gemma4j.engine.EngineOptions;
+import dev.gemma4j.engine.Session;
+import dev.gemma4j.gguf.GgufFile;
+import dev.gemma4j.model.Gemma4Config;
+import dev.gemma4j.model.Gemma4Config.LayerConfig;
+import dev.gemma4j.model.Gemma4Weights;
+import java.util.List;
+
+/**
+ * The pure-Java CPU backend: weights stay memory-mapped in their stored format, activations are f32,
+ * work is spread over the engine's own {@link WorkerPool}. Prompts are evaluated in chunks of
+ * {@link EngineOptions#prefillChunk()} rows; several sessions can decode in one step. Calls are
+ * serialised (one forward pass at a time).
+ */
+public final class CpuEngine implements Engine {
+    private final Gemma4Config cfg;
+    private final Gemma4Weights weights;
+    private final EngineOptions options;
+    private final WorkerPool pool;
+    private final MatMul mm;
+    private final Buffers buf;
+    private final DecoderLayer[] layers;
+    private final Batch batch;
+    private final float embeddingScale;
+    private final int slidingCapacity;
+    private final float[] finalNormed;
+    private final CpuSession[] oneSession = new CpuSession[1];
+    private final int[] oneToken = new int[1];
+    private final float[][] oneLogits = new float[1][];
+    private boolean closed;
+
+    /** Builds an engine over an open GGUF (which must stay open while the engine is used). */
+    public CpuEngine(GgufFile gguf, EngineOptions options) {
+        this(Gemma4Config.read(gguf), gguf, options);
+    }
+
+    private CpuEngine(Gemma4Config cfg, GgufFile gguf, EngineOptions options) {
+        this.cfg = cfg;
+        this.weights = Gemma4Weights.load(gguf, cfg);
+        this.options = options;
+        int rows = options.prefillChunk();
+        int maxCols = cfg.modelWidth();
+        for (LayerConfig l : cfg.layers()) {
+            maxCols = Math.max(maxCols, Math.max(l.headCount() * l.headDim(), Math.max(l.ffnWidth(), l.expertFfnWidth())));
+        }
+        this.pool = new WorkerPool(options.threads());
+        this.mm = new MatMul(pool, maxCols, 2 * Math.max(cfg.expertCount(), 4) + 8);
+        this.buf = new Buffers(cfg, rows, options.contextLength(), options.threads());
+        this.batch = new Batch(rows);
+        this.layers = new DecoderLayer[cfg.layerCount()];
+        for (int il = 0; il < layers.length; il++) {
+            layers[il] = new DecoderLayer(il, cfg, weights.layers()[il], weights.ropeFreqs(), pool, mm, buf);
+        }
+        this.embeddingScale = (float) Math.sqrt(cfg.modelWidth());
+        this.slidingCapacity = Math.min(options.contextLength(), cfg.slidingWindow() + rows - 1);
+        this.finalNormed = new float[cfg.modelWidth()];
+    }
+
+    @Override
+    public Gemma4Config config() {
+        return cfg;
+    }
+
+    @Override
+    public EngineOptions options() {
+        return options;
+    }
+
+    public Gemma4Weights weights() {
+        return weights;
+    }
+
+    /** Bytes of KV cache one session allocates. */
+    public long sessionCacheBytes() {
+        long n = 0;
+        for (LayerConfig l : cfg.layers()) {
+            n += LayerKvCache.bytesFor(l.sliding() ? slidingCapacity : options.contextLength(), l.kvHeadCount(), l.headDim(),
+                options.kvCacheType());
+        }
+        return n;
+    }
+
+    @Override
+    public synchronized Session newSession() {
+        checkOpen();
+        LayerKvCache[] caches = new LayerKvCache[cfg.layerCount()];
+        for (int il = 0; il < caches.length; il++) {
+            LayerConfig l = cfg.layer(il);
+            boolean ring = l.sliding() && slidingCapacity < options.contextLength();
+            int cap = l.sliding() ? slidingCapacity : options.contextLength();
+            caches[il] = new LayerKvCache(cap, ring, l.kvHeadCount(), l.headDim(), options.kvCacheType());
+        }
+        return new CpuSession(this, caches, options.contextLength());
+    }
+
+    @Override
+    public synchronized void prefill(Session session, int[] tokens, float[] logits) {
+        checkOpen();
+        CpuSession s = own(session);
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("prefill needs at least one token");
+        }
+        checkLogits(logits);
+        for (int t : tokens) {
+            checkToken(t);
+        }
+        if ((long) s.position + tokens.length > s.contextLength()) {
+            throw new ContextOverflowException(s.position, tokens.length, s.contextLength());
+        }
+        int chunk = options.prefillChunk();
+        for (int start = 0; start < tokens.length; start += chunk) {
+            int end = Math.min(tokens.length, start + chunk);
+            batch.clear();
+            for (int i = start; i < end; i++) {
+                batch.add(s, tokens[i], s.position + (i - start));
+            }
+            forward(batch);
+            s.position += end - start;
+            if (end == tokens.length) {
+                logits(batch.size - 1, logits);
+            }
+        }
+        batch.clear();
+    }
+
+    @Override
+    public synchronized void decode(List<? extends Session> sessions, int[] tokens, float[][] logits) {
+        checkOpen();
+        int n = sessions.size();
+        if (tokens.length != n || logits.length != n) {
+            throw new IllegalArgumentException("decode: " + n + " sessions, " + tokens.length + " tokens, " + logits.length + " logit arrays");
+        }
+        for (int i = 0; i < n; i++) {
+            CpuSession s = own(sessions.get(i));
+            for (int j = 0; j < i; j++) {
+                if (sessions.get(j) == s) {
+                    throw new IllegalArgumentException("decode: the same session appears twice");
+                }
+            }
+            checkToken(tokens[i]);
+            checkLogits(logits[i]);
+            if (s.position + 1 > s.contextLength()) {
+                throw new ContextOverflowException(s.position, 1, s.contextLength());
+            }
+        }
+        int chunk = options.prefillChunk();
+        for (int start = 0; start < n; start += chunk) {
+            int end = Math.min(n, start + chunk);
+            batch.clear();
+            for (int i = start; i < end; i++) {
+                CpuSession s = (CpuSession) sessions.get(i);
+                batch.add(s, tokens[i], s.position);
+            }
+            forward(batch);
+            for (int i = start; i < end; i++) {
+                ((CpuSession) sessions.get(i)).position++;
+                logits(i - start, logits[i]);
+            }
+        }
+        batch.clear();
+    }
+
+    /** One step of one session without allocating. */
+    @Override
+    public synchronized void decode(Session session, int token, float[] logits) {
+        oneSession[0] = own(session);
+        oneToken[0] = token;
+        oneLogits[0] = logits;
+        try {
+            decode(java.util.Arrays.asList(oneSession), oneToken, oneLogits);
+        } finally {
+            oneSession[0] = null;
+            oneLogits[0] = null;
+        }
+    }
+
+    private void forward(Batch b) {
+        int d = cfg.modelWidth();
+        for (int r = 0; r < b.size; r++) {
+            weights.tokenEmbedding().dequantizeRow(b.tokens[r], buf.h, r * d);
+            for (int i = 0; i < d; i++) {
+                buf.h[r * d + i] *= embeddingScale;
+            }
+        }
+        for (DecoderLayer layer : layers) {
+            layer.forward(b);
+        }
+    }
+
+    /** Final norm, LM head and soft-cap for batch row {@code r}. */
+    private void logits(int r, float[] out) {
+        int d = cfg.modelWidth();
+        VectorMath.rmsNorm(buf.h, r * d, weights.outputNorm(), cfg.rmsEps(), finalNormed, 0, d);
+        mm.add(weights.outputHead(), finalNormed, 0, 1, out, 0, cfg.vocabSize()).run();
+        float cap = cfg.logitSoftcap();
+        if (cap > 0) {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = cap * (float) Math.tanh(out[i] / cap);
+            }
+        }
+    }
+
+    private CpuSession own(Session session) {
+        if (!(session instanceof CpuSession s) || s.engine != this) {
+            throw new IllegalArgumentException("session does not belong to this engine");
+        }
+        s.checkOpen();
+        return s;
+    }
+
+    private void checkToken(int t) {
+        if (t < 0 || t >= cfg.vocabSize()) {
+            throw new IllegalArgumentException("token id " + t + " is outside the vocabulary (0.." + (cfg.vocabSize() - 1) + ")");
+        }
+    }
+
+    private void checkLogits(float[] logits) {
+        if (logits == null || logits.length != cfg.vocabSize()) {
+            throw new IllegalArgumentException("logits array must have the vocabulary size " + cfg.vocabSize());
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("engine is closed");
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        pool.close();
+    }
+}

@@ -1,0 +1,233 @@
+package dev.gemma4j.cpu;
+
+import dev.gemma4j.model.Matrix;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Matrix products {@code Y = X·Wᵀ} of weights in any stored format with a batch of activation rows,
+ * collected as jobs and run together in one parallel region (e.g. Q, K and V; every active expert).
+ * <p>
+ * One activation row (decoding): each weight row is dotted with it through its {@code TensorFormat}.
+ * Several rows (a prefill chunk, the tokens routed to one expert, several sessions): each weight row is
+ * decoded once, into a small per-worker tile, and dotted with every activation row, so the weights are
+ * streamed once per batch rather than once per token.
+ * <p>
+ * Activations are first rounded the way llama.cpp rounds them for the weight's type
+ * ({@link ActivationRounding}), so that results agree with it closely whatever the format.
+ */
+final class MatMul {
+    private static final VectorSpecies<Float> F = VectorMath.F;
+    static final int TILE_ROWS = 4;
+
+    private final WorkerPool pool;
+    private final float[][] tiles;
+    private final WorkerPool.Body body = this::task;
+
+    private final Matrix[] w;
+    private final float[][] x;
+    private final int[] xOff;
+    private final int[] n;
+    private final float[][] y;
+    private final int[] yOff;
+    private final int[] yStride;
+    private final int[] blockRows;
+    private final int[] taskStart;
+    private final float[][] sourceX;
+    private final int[] sourceOff;
+    private final ActivationRounding[] rounding;
+    private float[] rounded = new float[0];
+    private int roundedUsed;
+    private int jobs;
+
+    MatMul(WorkerPool pool, int maxCols, int maxJobs) {
+        this.pool = pool;
+        tiles = new float[pool.threads()][TILE_ROWS * maxCols];
+        w = new Matrix[maxJobs];
+        x = new float[maxJobs][];
+        xOff = new int[maxJobs];
+        n = new int[maxJobs];
+        y = new float[maxJobs][];
+        yOff = new int[maxJobs];
+        yStride = new int[maxJobs];
+        blockRows = new int[maxJobs];
+        taskStart = new int[maxJobs + 1];
+        sourceX = new float[maxJobs][];
+        sourceOff = new int[maxJobs];
+        rounding = new ActivationRounding[maxJobs];
+    }
+
+    /**
+     * Adds {@code y[yOff + b·yStride + r] = Σ_c W[r][c]·x[xOff + b·cols + c]} for {@code b < rows}, all r.
+     */
+    MatMul add(Matrix m, float[] xs, int xOffset, int rows, float[] ys, int yOffset, int yRowStride) {
+        if (rows == 0) {
+            return this;
+        }
+        int j = jobs++;
+        w[j] = m;
+        sourceX[j] = xs;
+        sourceOff[j] = xOffset;
+        ActivationRounding ar = ActivationRounding.forWeights(m.format().type());
+        rounding[j] = ar;
+        if (ar != ActivationRounding.NONE) {
+            int shared = -1;
+            for (int k = 0; k < j && shared < 0; k++) {
+                if (sourceX[k] == xs && sourceOff[k] == xOffset && n[k] == rows && rounding[k] == ar && w[k].cols() == m.cols()) {
+                    shared = k;
+                }
+            }
+            if (shared >= 0) {
+                xs = x[shared];
+                xOffset = xOff[shared];
+            } else {
+                int cols = m.cols();
+                ensureRounded(roundedUsed + rows * cols);
+                for (int b = 0; b < rows; b++) {
+                    ar.apply(sourceX[j], sourceOff[j] + b * cols, rounded, roundedUsed + b * cols, cols);
+                }
+                xs = rounded;
+                xOffset = roundedUsed;
+                roundedUsed += rows * cols;
+            }
+        }
+        x[j] = xs;
+        xOff[j] = xOffset;
+        n[j] = rows;
+        y[j] = ys;
+        yOff[j] = yOffset;
+        yStride[j] = yRowStride;
+        return this;
+    }
+
+    /** Grows the rounded-activation buffer (only until it has seen the largest batch), keeping earlier jobs' rows. */
+    private void ensureRounded(int size) {
+        if (size <= rounded.length) {
+            return;
+        }
+        float[] bigger = new float[Math.max(size, rounded.length * 2)];
+        System.arraycopy(rounded, 0, bigger, 0, roundedUsed);
+        for (int k = 0; k < jobs; k++) {
+            if (x[k] == rounded) {
+                x[k] = bigger;
+            }
+        }
+        rounded = bigger;
+    }
+
+    /** Runs every added job and clears the list. */
+    void run() {
+        int total = 0;
+        int threads = pool.threads();
+        for (int j = 0; j < jobs; j++) {
+            int rows = w[j].rows();
+            int block = n[j] == 1 ? 64 : 16;
+            while (block > TILE_ROWS && (rows + block - 1) / block < 4 * threads) {
+                block /= 2;
+            }
+            blockRows[j] = block;
+            taskStart[j] = total;
+            total += (rows + block - 1) / block;
+        }
+        taskStart[jobs] = total;
+        try {
+            pool.forEach(total, body);
+        } finally {
+            for (int j = 0; j < jobs; j++) {
+                w[j] = null;
+                x[j] = null;
+                y[j] = null;
+                sourceX[j] = null;
+            }
+            jobs = 0;
+            roundedUsed = 0;
+        }
+    }
+
+    private void task(int index, int worker) {
+        int j = 0;
+        while (taskStart[j + 1] <= index) {
+            j++;
+        }
+        Matrix m = w[j];
+        int r0 = (index - taskStart[j]) * blockRows[j];
+        int r1 = Math.min(m.rows(), r0 + blockRows[j]);
+        float[] xs = x[j];
+        float[] ys = y[j];
+        int cols = m.cols();
+        if (n[j] == 1) {
+            int xo = xOff[j];
+            int yo = yOff[j];
+            for (int r = r0; r < r1; r++) {
+                ys[yo + r] = m.dotRow(r, xs, xo);
+            }
+            return;
+        }
+        float[] tile = tiles[worker];
+        for (int r = r0; r < r1; r += TILE_ROWS) {
+            int t = Math.min(TILE_ROWS, r1 - r);
+            for (int k = 0; k < t; k++) {
+                m.dequantizeRow(r + k, tile, k * cols);
+            }
+            for (int b = 0; b < n[j]; b++) {
+                int xo = xOff[j] + b * cols;
+                int yo = yOff[j] + b * yStride[j] + r;
+                if (t == TILE_ROWS) {
+                    dot4(tile, cols, xs, xo, ys, yo);
+                } else {
+                    for (int k = 0; k < t; k++) {
+                        ys[yo + k] = dot1(tile, k * cols, cols, xs, xo);
+                    }
+                }
+            }
+        }
+    }
+
+    /** One dot product summed in the same order as each of {@link #dot4}'s, so tiling never changes a result. */
+    private static float dot1(float[] tile, int to, int cols, float[] xs, int xo) {
+        FloatVector a0 = FloatVector.zero(F);
+        int upper = F.loopBound(cols);
+        int i = 0;
+        for (; i < upper; i += F.length()) {
+            a0 = FloatVector.fromArray(F, tile, to + i).fma(FloatVector.fromArray(F, xs, xo + i), a0);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD);
+        for (; i < cols; i++) {
+            s0 += tile[to + i] * xs[xo + i];
+        }
+        return s0;
+    }
+
+    /** Four dot products of consecutive tile rows with one activation row, sharing its loads. */
+    private static void dot4(float[] tile, int cols, float[] xs, int xo, float[] ys, int yo) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
+        int upper = F.loopBound(cols);
+        int i = 0;
+        for (; i < upper; i += F.length()) {
+            FloatVector xv = FloatVector.fromArray(F, xs, xo + i);
+            a0 = FloatVector.fromArray(F, tile, i).fma(xv, a0);
+            a1 = FloatVector.fromArray(F, tile, cols + i).fma(xv, a1);
+            a2 = FloatVector.fromArray(F, tile, 2 * cols + i).fma(xv, a2);
+            a3 = FloatVector.fromArray(F, tile, 3 * cols + i).fma(xv, a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD);
+        float s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD);
+        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; i < cols; i++) {
+            float xv = xs[xo + i];
+            s0 += tile[i] * xv;
+            s1 += tile[cols + i] * xv;
+            s2 += tile[2 * cols + i] * xv;
+            s3 += tile[3 * cols + i] * xv;
+        }
+        ys[yo] = s0;
+        ys[yo + 1] = s1;
+        ys[yo + 2] = s2;
+        ys[yo + 3] = s3;
+    }
+}

@@ -1,0 +1,49 @@
+package dev.gemma4j.engine;
+
+/**
+ * How an engine runs a model.
+ *
+ * @param contextLength  tokens each session can hold (prompt + generated); the KV cache is sized for it
+ * @param kvCacheType    element type of the KV cache
+ * @param threads        worker threads of the engine's pool (the calling thread is one of them)
+ * @param prefillChunk   prompt tokens pushed through the layers together (weights are streamed once per chunk)
+ */
+public record EngineOptions(int contextLength, KvCacheType kvCacheType, int threads, int prefillChunk) {
+
+    public static final int DEFAULT_CONTEXT = 4096;
+    public static final int DEFAULT_PREFILL_CHUNK = 128;
+
+    public EngineOptions {
+        if (contextLength < 1) {
+            throw new IllegalArgumentException("context length must be at least 1, got " + contextLength);
+        }
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        }
+        if (prefillChunk < 1) {
+            throw new IllegalArgumentException("prefill chunk must be at least 1, got " + prefillChunk);
+        }
+        java.util.Objects.requireNonNull(kvCacheType, "kvCacheType");
+    }
+
+    /** Defaults: 4096 tokens of f32 cache, one thread per available processor, chunks of 128. */
+    public static EngineOptions defaults() {
+        return new EngineOptions(DEFAULT_CONTEXT, KvCacheType.F32, Runtime.getRuntime().availableProcessors(), DEFAULT_PREFILL_CHUNK);
+    }
+
+    public EngineOptions withContextLength(int n) {
+        return new EngineOptions(n, kvCacheType, threads, prefillChunk);
+    }
+
+    public EngineOptions withKvCacheType(KvCacheType t) {
+        return new EngineOptions(contextLength, t, threads, prefillChunk);
+    }
+
+    public EngineOptions withThreads(int n) {
+        return new EngineOptions(contextLength, kvCacheType, n, prefillChunk);
+    }
+
+    public EngineOptions withPrefillChunk(int n) {
+        return new EngineOptions(contextLength, kvCacheType, threads, n);
+    }
+}
