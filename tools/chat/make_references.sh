@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Records llama.cpp's renderings of the chat conversations in
-#   model/src/test/resources/chat/references/NAME.json  ->  NAME.txt (prompt text) or NAME.resp (refusal)
-# by posting each request body to llama-server's /apply-template (llama.cpp 80fb11a, --jinja, the official
-# Gemma 4 template checked in under model/src/test/resources/chat/templates/).
+# Records llama.cpp's renderings of chat conversations: each request body NAME.json is posted to
+# llama-server's /apply-template (llama.cpp 80fb11a, --jinja) and the answer saved as NAME.txt (the prompt
+# text, byte for byte) or NAME.resp (status and body of a refusal).
 #
-# usage: tools/chat/make_references.sh MODEL.gguf
+# usage: tools/chat/make_references.sh MODEL.gguf [official|initial]
+#   official (default): the official Gemma 4 template; renders model/src/test/resources/chat/references/*.json
+#   initial: the initial template revision (from llama.cpp's models/ggml-vocab-gemma-4.gguf); copies the
+#            requests of chat-edge/ and references/ into references-initial/ and renders them there.
 #   MODEL.gguf: any small gemma4 GGUF llama-server can load (e.g. one written by `./gemma synth`); its own
 #   embedded template is ignored (--chat-template-file), only its gemma4 vocabulary matters (BOS text).
 # env: LLAMA_SERVER (default /work/ref/llama.cpp/build/bin/llama-server), PORT (default 18089).
@@ -15,8 +17,17 @@ repo="$(cd "$here/../.." && pwd)"
 model="${1:?usage: make_references.sh MODEL.gguf}"
 server="${LLAMA_SERVER:-/work/ref/llama.cpp/build/bin/llama-server}"
 port="${PORT:-18089}"
-template="$repo/model/src/test/resources/chat/templates/google-gemma-4-31B-it.jinja"
-refs="$repo/model/src/test/resources/chat/references"
+mode="${2:-official}"
+res="$repo/model/src/test/resources/chat"
+case "$mode" in
+  official) template="$res/templates/google-gemma-4-31B-it.jinja"; refs="$res/references" ;;
+  initial)
+    template="$res/templates/gemma-4-initial-from-ggml-vocab-gemma-4.jinja"; refs="$res/references-initial"
+    mkdir -p "$refs"
+    rm -f "$refs"/*.json "$refs"/*.txt "$refs"/*.resp
+    cp "$res"/chat-edge/*.json "$res"/references/*.json "$refs"/ ;;
+  *) echo "mode must be official or initial" >&2; exit 2 ;;
+esac
 log="$(mktemp)"
 
 "$server" -m "$model" --jinja --chat-template-file "$template" --host 127.0.0.1 --port "$port" \

@@ -358,7 +358,7 @@ final class InspectCommand implements Callable<Integer> {
         String model;
         long vocabSize;
         long merges;
-        String[] tokens;
+        GgufValue tokens;
         final Map<String, Long> specialIds = new java.util.LinkedHashMap<>();
         final Map<String, Long> typeCounts = new java.util.LinkedHashMap<>();
 
@@ -370,7 +370,7 @@ final class InspectCommand implements Callable<Integer> {
             if (tokens != null && tokens.isArray()) {
                 t.vocabSize = tokens.length();
                 if (tokens.elementType() == GgufValueType.STRING) {
-                    t.tokens = tokens.asStringArray();
+                    t.tokens = tokens;
                 }
             }
             GgufValue merges = f.get("tokenizer.ggml.merges");
@@ -405,10 +405,10 @@ final class InspectCommand implements Callable<Integer> {
         }
 
         String tokenText(long id) {
-            if (tokens == null || id < 0 || id >= tokens.length) {
+            if (tokens == null || id < 0 || id >= tokens.length()) {
                 return "";
             }
-            return " (" + tokens[(int) id].replace("\n", "\\n") + ")";
+            return " (" + tokens.stringAt((int) id).replace("\n", "\\n") + ")";
         }
     }
 }

@@ -372,6 +372,73 @@ final class GgufReader {
         };
     }
 
+    /** {@code len} integers of type {@code t} at {@code pos}, widened to long; bounds checked by the caller. */
+    private long[] integers(GgufValueType t, int len) {
+        long[] a = new long[len];
+        switch (t) {
+            case UINT8, INT8 -> {
+                byte[] b = new byte[len];
+                MemorySegment.copy(seg, U8, pos, b, 0, len);
+                for (int i = 0; i < len; i++) {
+                    a[i] = t == GgufValueType.UINT8 ? b[i] & 0xFF : b[i];
+                }
+            }
+            case UINT16, INT16 -> {
+                short[] b = new short[len];
+                MemorySegment.copy(seg, U16, pos, b, 0, len);
+                for (int i = 0; i < len; i++) {
+                    a[i] = t == GgufValueType.UINT16 ? b[i] & 0xFFFF : b[i];
+                }
+            }
+            case UINT32, INT32 -> {
+                int[] b = new int[len];
+                MemorySegment.copy(seg, U32, pos, b, 0, len);
+                for (int i = 0; i < len; i++) {
+                    a[i] = t == GgufValueType.UINT32 ? b[i] & 0xFFFF_FFFFL : b[i];
+                }
+            }
+            default -> MemorySegment.copy(seg, U64, pos, a, 0, len);
+        }
+        pos += (long) len * t.size();
+        return a;
+    }
+
+    /**
+     * A string array of {@code len} elements at {@code pos}: lengths are checked one by one, then the
+     * whole stored region is copied once; decoding to Strings happens on use.
+     */
+    private GgufValue.LazyStrings strings(String key, int len, long nAt) throws GgufFormatException {
+        spendHeap(4L * len, nAt, "array '" + key + "'");
+        int[] starts = new int[len];
+        long start = pos;
+        long p = pos;
+        for (int i = 0; i < len; i++) {
+            if (size - p < 8) {
+                pos = p;
+                need(8, name(key, i) + " length");
+            }
+            long l = seg.get(U64, p);
+            long left = size - p - 8;
+            if (l < 0 || l > left) {
+                throw error(p, name(key, i) + " length " + Long.toUnsignedString(l) + " exceeds the " + left + " bytes that remain");
+            }
+            if (p + 8 - start > Integer.MAX_VALUE - 16 - l) {
+                throw error(p, "string array '" + key + "' takes more than 2 GiB");
+            }
+            long cost = STRING_OVERHEAD + 2 * l;
+            if (cost > heapLeft) {
+                spendHeap(cost, p, name(key, i));
+            }
+            heapLeft -= cost;
+            starts[i] = (int) (p + 8 - start);
+            p += 8 + l;
+        }
+        byte[] bytes = new byte[(int) (p - start)];
+        MemorySegment.copy(seg, U8, start, bytes, 0, bytes.length);
+        pos = p;
+        return new GgufValue.LazyStrings(bytes, starts);
+    }
+
     private GgufValue array(String key, int depth) throws GgufFormatException {
         long etAt = pos;
         if (depth >= MAX_NESTING) {
@@ -397,29 +464,24 @@ final class GgufReader {
         switch (et) {
             case UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64, INT64 -> {
                 spendHeap(8L * len, nAt, "array '" + key + "'");
-                long[] a = new long[len];
-                int w = et.size();
-                for (int i = 0; i < len; i++) {
-                    a[i] = integerAt(et, pos + (long) i * w);
-                }
-                pos += (long) len * w;
+                long[] a = integers(et, len);
                 return GgufValue.ofIntegerArray(et, a);
             }
             case FLOAT32 -> {
-                spendHeap(8L * len, nAt, "array '" + key + "'");
+                spendHeap(12L * len, nAt, "array '" + key + "'");
+                float[] f = new float[len];
+                MemorySegment.copy(seg, F32, pos, f, 0, len);
+                pos += 4L * len;
                 double[] a = new double[len];
                 for (int i = 0; i < len; i++) {
-                    a[i] = seg.get(F32, pos + 4L * i);
+                    a[i] = f[i];
                 }
-                pos += 4L * len;
                 return GgufValue.ofFloatArray(et, a);
             }
             case FLOAT64 -> {
                 spendHeap(8L * len, nAt, "array '" + key + "'");
                 double[] a = new double[len];
-                for (int i = 0; i < len; i++) {
-                    a[i] = seg.get(F64, pos + 8L * i);
-                }
+                MemorySegment.copy(seg, F64, pos, a, 0, len);
                 pos += 8L * len;
                 return GgufValue.ofFloatArray(et, a);
             }
@@ -432,12 +494,7 @@ final class GgufReader {
                 return GgufValue.ofBoolArray(a);
             }
             case STRING -> {
-                spendHeap(8L * len, nAt, "array '" + key + "'");
-                String[] a = new String[len];
-                for (int i = 0; i < len; i++) {
-                    a[i] = string(key, i);
-                }
-                return GgufValue.ofStringArray(a);
+                return GgufValue.ofLazyStrings(strings(key, len, nAt));
             }
             case ARRAY -> {
                 spendHeap(32L * len, nAt, "array '" + key + "'");

@@ -12,12 +12,16 @@ import java.util.Objects;
 public final class GgufValue {
     private final GgufValueType type;
     private final GgufValueType elementType;
-    private final Object value;
+    /** The held object; a {@link LazyStrings} is replaced by its String[] on first full access. */
+    private volatile Object value;
+    /** For string arrays read from a file: their stored bytes. */
+    private final LazyStrings stored;
 
     private GgufValue(GgufValueType type, GgufValueType elementType, Object value) {
         this.type = Objects.requireNonNull(type);
         this.elementType = elementType;
         this.value = Objects.requireNonNull(value);
+        this.stored = value instanceof LazyStrings l ? l : null;
     }
 
     // ---- factories ----
@@ -121,6 +125,62 @@ public final class GgufValue {
         return new GgufValue(GgufValueType.ARRAY, GgufValueType.STRING, v);
     }
 
+    /** A string array read from a file, decoded from its UTF-8 bytes only when asked for. */
+    static GgufValue ofLazyStrings(LazyStrings v) {
+        return new GgufValue(GgufValueType.ARRAY, GgufValueType.STRING, v);
+    }
+
+    /**
+     * The raw bytes of a string array as stored in a file: {@code bytes} holds each element's u64 length
+     * followed by its UTF-8 bytes; {@code starts[i]} is where element i's bytes begin. Reading a 262k-token
+     * vocabulary this way costs one copy instead of a String per token until the strings are used.
+     */
+    record LazyStrings(byte[] bytes, int[] starts) {
+        int size() {
+            return starts.length;
+        }
+
+        int length(int i) {
+            int end = i + 1 < starts.length ? starts[i + 1] - 8 : bytes.length;
+            return end - starts[i];
+        }
+
+        String get(int i) {
+            return new String(bytes, starts[i], length(i), java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        String[] decode() {
+            String[] a = new String[starts.length];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = get(i);
+            }
+            return a;
+        }
+    }
+
+    /** The held object with lazy string arrays decoded (and the decoded form kept). */
+    private Object materialized() {
+        Object v = value;
+        if (v instanceof LazyStrings l) {
+            synchronized (this) {
+                v = value;
+                if (v instanceof LazyStrings l2) {
+                    v = l2.decode();
+                    value = v;
+                }
+            }
+        }
+        return v;
+    }
+
+    /**
+     * The stored bytes of a string array read from a file, or null (for the writer, which copies them as
+     * they are, so token texts that are not valid UTF-8 survive a copy). Kept after decoding.
+     */
+    LazyStrings lazyStrings() {
+        return stored;
+    }
+
     /**
      * An array of arrays; every element must itself be an array value. GGUF allows this and the gguf-py
      * and node-llama-cpp readers accept it, but llama.cpp's own loader rejects nested arrays.
@@ -147,7 +207,7 @@ public final class GgufValue {
 
     /** The held Java object (see the class comment for the mapping). */
     public Object raw() {
-        return value;
+        return materialized();
     }
 
     public boolean isArray() {
@@ -165,6 +225,7 @@ public final class GgufValue {
             case double[] a -> a.length;
             case boolean[] a -> a.length;
             case String[] a -> a.length;
+            case LazyStrings a -> a.size();
             case GgufValue[] a -> a.length;
             default -> throw new IllegalStateException("not an array: " + type);
         };
@@ -250,8 +311,19 @@ public final class GgufValue {
         throw new IllegalStateException("not a bool array: " + describe());
     }
 
+    /** Element {@code i} of a string array, without decoding the others. */
+    public String stringAt(int i) {
+        Object v = value;
+        if (v instanceof LazyStrings l) {
+            java.util.Objects.checkIndex(i, l.size());
+            return l.get(i);
+        }
+        return asStringArray()[i];
+    }
+
+    /** The elements of a string array; the array is shared, do not modify it. */
     public String[] asStringArray() {
-        if (value instanceof String[] a) {
+        if (materialized() instanceof String[] a) {
             return a;
         }
         throw new IllegalStateException("not a string array: " + describe());
@@ -274,17 +346,17 @@ public final class GgufValue {
         if (!(o instanceof GgufValue other) || other.type != type || other.elementType != elementType) {
             return false;
         }
-        return Objects.deepEquals(value, other.value);
+        return Objects.deepEquals(materialized(), other.materialized());
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(type, elementType, Arrays.deepHashCode(new Object[] {value}));
+        return Objects.hash(type, elementType, Arrays.deepHashCode(new Object[] {materialized()}));
     }
 
     @Override
     public String toString() {
-        return switch (value) {
+        return switch (materialized()) {
             case long[] a -> Arrays.toString(a);
             case double[] a -> Arrays.toString(a);
             case boolean[] a -> Arrays.toString(a);

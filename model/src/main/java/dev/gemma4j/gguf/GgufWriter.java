@@ -302,6 +302,11 @@ public final class GgufWriter {
     private static void writeArrayBody(Sink out, GgufValue v) throws IOException {
         GgufValueType et = v.elementType();
         out.le64(v.length());
+        GgufValue.LazyStrings stored = v.lazyStrings();
+        if (stored != null) { // read from a file and never decoded: copy the stored bytes as they are
+            out.bytes(stored.bytes(), 0, stored.bytes().length);
+            return;
+        }
         switch (v.raw()) {
             case long[] a -> {
                 for (long x : a) {

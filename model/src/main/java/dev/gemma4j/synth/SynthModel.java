@@ -46,7 +46,7 @@ public final class SynthModel {
 
     static final double ATTENTION_SCORE_STD = 2.5;
     static final double ROUTER_LOGIT_STD = 2.0;
-    static final double EMBEDDING_RMS = 0.4;
+    static final double EMBEDDING_RMS = 0.2;
     static final double LOGIT_STD = 4.0;
     static final float SOFTCAP = 30f;
     static final float ROPE_BASE_FULL = 1_000_000f;
@@ -332,7 +332,11 @@ public final class SynthModel {
         return new Summary(path, Files.size(path), plan.parameterCount(), plan.tensors().size(), seconds, plan.typeCounts());
     }
 
-    private static void stream(SynthTensor t, long seed, ExecutorService pool, int maxInFlight, OutputStream out) throws IOException {
+    static void stream(SynthTensor t, long seed, ExecutorService pool, int maxInFlight, OutputStream out) throws IOException {
+        if (SynthWeights.pooled(t)) {
+            streamPooled(t, seed, pool, out);
+            return;
+        }
         int n = (int) t.rowLength();
         long rowBytes = t.type().rowBytes(n);
         long rows = t.rows();
@@ -349,6 +353,57 @@ public final class SynthModel {
         }
         while (!inFlight.isEmpty()) {
             out.write(take(inFlight));
+        }
+    }
+
+    /** Encodes each source's row pool once (in parallel), then writes every row as a copy of its pool row. */
+    private static void streamPooled(SynthTensor t, long seed, ExecutorService pool, OutputStream out) throws IOException {
+        int n = (int) t.rowLength();
+        int rowBytes = (int) t.type().rowBytes(n);
+        TensorFormat format = TensorFormat.of(t.type());
+        double std = SynthWeights.std(t);
+        Map<String, byte[]> pools = new LinkedHashMap<>();
+        int chunkRows = Math.max(1, Math.min(SynthWeights.POOL_ROWS, CHUNK_BYTES / Math.max(rowBytes, 4 * n)));
+        for (String name : SynthWeights.sources(t)) {
+            byte[] encoded = new byte[Math.multiplyExact(SynthWeights.POOL_ROWS, rowBytes)];
+            List<Future<?>> parts = new ArrayList<>();
+            for (int first = 0; first < SynthWeights.POOL_ROWS; first += chunkRows) {
+                int from = first;
+                int count = Math.min(chunkRows, SynthWeights.POOL_ROWS - first);
+                parts.add(pool.submit(() -> {
+                    float[] row = new float[n];
+                    MemorySegment dst = MemorySegment.ofArray(encoded);
+                    for (int i = from; i < from + count; i++) {
+                        SynthWeights.sourceRow(name, i, seed, std, row, n);
+                        format.quantize(row, 0, n, dst, (long) i * rowBytes);
+                    }
+                }));
+            }
+            for (Future<?> f : parts) {
+                waitFor(f);
+            }
+            pools.put(name, encoded);
+        }
+        long rows = t.rows();
+        for (long r = 0; r < rows; r++) {
+            SynthWeights.SourceRow s = SynthWeights.source(t, r);
+            int p = SynthWeights.poolIndex(seed, s.name(), s.row());
+            out.write(pools.get(s.name()), p * rowBytes, rowBytes);
+        }
+    }
+
+    private static void waitFor(Future<?> f) throws IOException {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while writing");
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IOException(c);
         }
     }
 

@@ -236,23 +236,36 @@ public final class SynthTokenizer {
         return out;
     }
 
-    /** Fills the rest of the text ids with concatenations of existing tokens, each with its merge. */
+    /**
+     * Fills the rest of the text ids with concatenations of an existing token (a "stem") and a short
+     * one without a leading space (a "suffix"), each with its merge, like the long tail of a real BPE table.
+     */
     private static void fillSynthetic(Builder b, List<String> pool) {
         SplittableRandom r = new SplittableRandom(0x6A656D6D61344CL);
-        int misses = 0;
+        List<String> stems = new ArrayList<>();
+        List<String> suffixes = new ArrayList<>();
+        for (String t : pool) {
+            stems.add(t);
+            if (!t.startsWith(SPACE) && t.codePointCount(0, t.length()) <= 3) {
+                suffixes.add(t);
+            }
+        }
+        long misses = 0;
         while (!b.full()) {
-            String left = pool.get(r.nextInt(pool.size()));
-            String right = pool.get(r.nextInt(pool.size()));
+            String left = stems.get(r.nextInt(stems.size()));
+            String right = suffixes.get(r.nextInt(suffixes.size()));
             String joined = left + right;
-            if (right.startsWith(SPACE) || joined.length() > 16 || b.has(joined)) {
-                if (++misses > 10_000_000) {
+            if (b.has(joined)) {
+                if (++misses > 100_000_000L) {
                     throw new IllegalStateException("cannot fill a vocab of " + b.size);
                 }
                 continue;
             }
             b.merge(left, right);
             b.add(joined, TYPE_NORMAL);
-            pool.add(joined);
+            if (joined.length() <= 12) {
+                stems.add(joined);
+            }
         }
     }
 

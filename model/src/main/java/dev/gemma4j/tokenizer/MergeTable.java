@@ -2,23 +2,23 @@ package dev.gemma4j.tokenizer;
 
 /**
  * BPE merge rules keyed by the pair (left symbol id, right symbol id): open addressing over a {@code long}
- * key, giving the merge's rank and the id of the merged symbol. The first rule inserted for a pair wins.
+ * key, giving the merge's rank and the id of the merged symbol. Key and value share a cache line (one
+ * {@code long[]} of key/value pairs), so a lookup costs about one cache miss. The first rule inserted for a
+ * pair wins.
  */
 final class MergeTable {
     private static final long EMPTY = -1L;
 
-    private final long[] keys;
-    private final int[] ranks;
-    private final int[] results;
+    private final long[] slots; // [2i] key, [2i+1] rank << 32 | result
     private final int mask;
     private int size;
 
     MergeTable(int expected) {
         int capacity = Integer.highestOneBit(Math.max(16, expected * 2 - 1)) << 1;
-        keys = new long[capacity];
-        java.util.Arrays.fill(keys, EMPTY);
-        ranks = new int[capacity];
-        results = new int[capacity];
+        slots = new long[2 * capacity];
+        for (int i = 0; i < capacity; i++) {
+            slots[2 * i] = EMPTY;
+        }
         mask = capacity - 1;
     }
 
@@ -36,18 +36,17 @@ final class MergeTable {
     boolean putIfAbsent(int left, int right, int rank, int result) {
         long k = key(left, right);
         int i = slot(k, mask);
-        while (keys[i] != EMPTY) {
-            if (keys[i] == k) {
+        while (slots[2 * i] != EMPTY) {
+            if (slots[2 * i] == k) {
                 return false;
             }
             i = (i + 1) & mask;
         }
-        if (size + 1 > keys.length * 3 / 4) {
+        if (size + 1 > (mask + 1) * 3 / 4) {
             throw new IllegalStateException("merge table full");
         }
-        keys[i] = k;
-        ranks[i] = rank;
-        results[i] = result;
+        slots[2 * i] = k;
+        slots[2 * i + 1] = ((long) rank << 32) | (result & 0xffffffffL);
         size++;
         return true;
     }
@@ -60,7 +59,7 @@ final class MergeTable {
         long k = key(left, right);
         int i = slot(k, mask);
         while (true) {
-            long s = keys[i];
+            long s = slots[2 * i];
             if (s == k) {
                 return i;
             }
@@ -72,11 +71,11 @@ final class MergeTable {
     }
 
     int rankAt(int slot) {
-        return ranks[slot];
+        return (int) (slots[2 * slot + 1] >>> 32);
     }
 
     int resultAt(int slot) {
-        return results[slot];
+        return (int) slots[2 * slot + 1];
     }
 
     int size() {

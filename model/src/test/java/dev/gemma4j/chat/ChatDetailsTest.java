@@ -48,12 +48,14 @@ class ChatDetailsTest {
         String official = resource("/chat/templates/google-gemma-4-31B-it.jinja");
         assertSame(Gemma4ChatTemplate.official(), Gemma4ChatTemplate.forTemplate(official));
         assertSame(Gemma4ChatTemplate.official(), Gemma4ChatTemplate.forTemplate("\n" + official.strip() + "\n"));
+        assertSame(Gemma4ChatTemplate.initial(), Gemma4ChatTemplate.forTemplate(
+            resource("/chat/templates/gemma-4-initial-from-ggml-vocab-gemma-4.jinja")));
         var older = assertThrows(UnsupportedChatTemplateException.class,
             () -> Gemma4ChatTemplate.forTemplate(resource("/chat/templates/google-gemma-4-31B-it-interleaved.jinja")));
         assertTrue(older.getMessage().contains("older Gemma 4 revision"), older.getMessage());
         var edited = assertThrows(UnsupportedChatTemplateException.class,
             () -> Gemma4ChatTemplate.forTemplate(official.replace("<|think|>", "<|think|> ")));
-        assertTrue(edited.getMessage().contains("unrecognised revision"), edited.getMessage());
+        assertTrue(edited.getMessage().contains("revision of the official Gemma 4 template"), edited.getMessage());
         var other = assertThrows(UnsupportedChatTemplateException.class,
             () -> Gemma4ChatTemplate.forTemplate("{% for m in messages %}{{ m.content }}{% endfor %}"));
         assertTrue(other.getMessage().contains("not a Gemma 4 template"), other.getMessage());

@@ -18,13 +18,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Renders every recorded conversation and compares with llama-server's {@code /apply-template} output for
- * the official Gemma 4 template (see {@code src/test/resources/chat/README.md} for where the files come from).
+ * the official Gemma 4 template ({@code chat-edge/}, {@code references/}) and the initial revision
+ * ({@code references-initial/}); see {@code src/test/resources/chat/README.md} for where the files come from.
  * {@code NAME.resp} files record requests llama-server refuses; we refuse them too (always as a 400).
  */
 class ChatTemplateVectorsTest {
 
     static Stream<String> cases() throws IOException, URISyntaxException {
-        return Stream.of("chat-edge", "references").flatMap(dir -> names(dir).stream().map(n -> dir + "/" + n));
+        return Stream.of("chat-edge", "references", "references-initial").flatMap(dir -> names(dir).stream().map(n -> dir + "/" + n));
     }
 
     private static List<String> names(String dir) {
@@ -57,16 +58,18 @@ class ChatTemplateVectorsTest {
         Path txt = json.resolveSibling(json.getFileName().toString().replace(".json", ".txt"));
         Path resp = json.resolveSibling(json.getFileName().toString().replace(".json", ".resp"));
         String body = Files.readString(json, StandardCharsets.UTF_8);
+        Gemma4ChatTemplate template = name.startsWith("references-initial/")
+            ? Gemma4ChatTemplate.initial() : Gemma4ChatTemplate.official();
         if (Files.exists(txt)) {
             ChatRequest req = ChatRequest.parse(body);
             String expected = Files.readString(txt, StandardCharsets.UTF_8);
-            assertEquals(expected, Gemma4ChatTemplate.official().render(req, req.thinking(true)));
+            assertEquals(expected, template.render(req, req.thinking(true)));
         } else {
             assertTrue(Files.exists(resp), "a case needs NAME.txt or NAME.resp: " + name);
             String refusal = Files.readString(resp, StandardCharsets.UTF_8);
             RuntimeException e = assertThrows(ChatRequestException.class, () -> {
                 ChatRequest req = ChatRequest.parse(body);
-                Gemma4ChatTemplate.official().render(req, req.thinking(true));
+                template.render(req, req.thinking(true));
             });
             assertFalse(e.getMessage().isBlank());
             if (refusal.contains("image input is not supported")) {

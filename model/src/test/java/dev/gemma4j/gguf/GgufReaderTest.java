@@ -238,6 +238,27 @@ class GgufReaderTest {
     }
 
     @Test
+    void stringArraysDecodeOnUseAndCopyByteExactEvenWithBrokenUtf8() throws IOException {
+        byte[] partial = {(byte) 0xE2, (byte) 0x96}; // the first two bytes of U+2581, as in a byte-level token
+        byte[] file = new LeBytes().magic().u32(3).u64(0).u64(1)
+            .str("tokenizer.ggml.tokens").u32(9).u32(8).u64(3)
+            .str("▁a").u64(2).bytes(partial).str("").toArray();
+        Path p = dir.resolve("utf8.gguf");
+        Files.write(p, file);
+        Path copy = dir.resolve("utf8-copy.gguf");
+        try (GgufFile f = GgufFile.open(p)) {
+            GgufValue tokens = f.get("tokenizer.ggml.tokens");
+            assertEquals(3, tokens.length());
+            assertEquals("▁a", tokens.stringAt(0));
+            assertEquals("\uFFFD", tokens.stringAt(1));
+            assertArrayEquals(new String[] {"▁a", "\uFFFD", ""}, tokens.asStringArray());
+            GgufWriter.copyOf(f).write(copy);
+            assertEquals("", tokens.stringAt(2));
+        }
+        assertArrayEquals(file, Files.readAllBytes(copy), "stored bytes are copied, not re-encoded");
+    }
+
+    @Test
     void openingAMissingFileOrADirectoryFailsCleanly() {
         assertThrows(java.nio.file.NoSuchFileException.class, () -> GgufFile.open(dir.resolve("absent.gguf")));
         GgufFormatException e = assertThrows(GgufFormatException.class, () -> GgufFile.open(dir));

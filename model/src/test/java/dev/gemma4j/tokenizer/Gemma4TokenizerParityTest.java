@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Token ids identical to llama.cpp's (node-llama-cpp 3.21.1, vocabulary-only load of the same GGUF) on the
- * corpus in src/test/resources/tokenizer/parity-corpus.json, with special-token parsing on and off, plus the
- * whole corpus as one text; the end-of-generation set and the forced BOS agree too. The vocabulary is
+ * corpus in src/test/resources/tokenizer/parity-corpus.json plus 300 seeded random mixes of special-token
+ * texts, whitespace, scripts and rare characters, each with special-token parsing on and off, and the whole
+ * lot as one text; the end-of-generation set and the forced BOS agree too. The vocabulary is
  * {@link Gemma4TestVocabulary}'s 262,144-token one. Skipped (not failed) where tools/reference is not
  * installed; CI installs it.
  */
@@ -42,7 +43,8 @@ class Gemma4TokenizerParityTest {
         try (GgufFile f = GgufFile.open(gguf)) {
             tokenizer = Gemma4Tokenizer.fromGguf(f);
         }
-        List<String> corpus = corpus();
+        List<String> corpus = new ArrayList<>(corpus());
+        corpus.addAll(randomTexts(300, 20261128L));
         texts = new ArrayList<>();
         special = new ArrayList<>();
         for (boolean s : new boolean[] {true, false}) {
@@ -71,6 +73,35 @@ class Gemma4TokenizerParityTest {
         try (InputStream s = Gemma4TokenizerParityTest.class.getResourceAsStream("/tokenizer/parity-corpus.json")) {
             return Arrays.asList(JSON.readValue(s, String[].class));
         }
+    }
+
+    private static final String[] FRAGMENTS = {
+        "<", ">", "|", "\"", "<|", "|>", "<turn|>", "<|turn>", "<|\"|>", "<|tool_call>", "<tool_call|>",
+        "<|tool_response>", "<tool_response|>", "<|channel>", "<channel|>", "<|think|>", "<unused12>", "<bos>",
+        "<eos>", "</s>", "<s>", "<table>", " ", "  ", "   ", "\n", "\n\n", "\t", "\r\n", "a", "the", "ing", "Hello",
+        "world", "世界", "日本語", "é", "🦙", "😀", "\u200d", "\u2581", "مرحبا", "नमस्ते", "0", "123", "3.14", ".", ",",
+        "'s", "{", "}", "(", ")", "=>", "//", "::", "\ufffd", "ß", "İ"};
+
+    /** Seeded random mixes of fragments and single characters (rare ones included). */
+    static List<String> randomTexts(int count, long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            StringBuilder b = new StringBuilder();
+            int parts = r.nextInt(40);
+            for (int k = 0; k < parts; k++) {
+                switch (r.nextInt(4)) {
+                    case 0 -> b.appendCodePoint(0x20 + r.nextInt(0x5f));
+                    case 1 -> {
+                        int cp = r.nextBoolean() ? 0xA0 + r.nextInt(0xD800 - 0xA0) : 0x10000 + r.nextInt(0x30000);
+                        b.appendCodePoint(cp);
+                    }
+                    default -> b.append(FRAGMENTS[r.nextInt(FRAGMENTS.length)]);
+                }
+            }
+            out.add(b.toString());
+        }
+        return out;
     }
 
     private static int[] ids(JsonNode node) {
@@ -138,7 +169,7 @@ class Gemma4TokenizerParityTest {
 
     @Test
     void corpusIsLargeAndVocabularyIsRealSize() {
-        assertTrue(texts.size() >= 200, "parity cases: " + texts.size());
+        assertTrue(texts.size() >= 800, "parity cases: " + texts.size());
         assertEquals(262_144, tokenizer.vocabSize());
         assertTrue(tokenizer.specialTokenCount(true) > 6_000);
         assertEquals(6, tokenizer.specialTokenCount(false));
