@@ -73,6 +73,15 @@ class RenderCommandTest {
     }
 
     @Test
+    void initialTemplateRevisionRendersLikeLlamaServer() throws IOException {
+        Path model = gguf(resource("/chat/templates/gemma-4-initial-from-ggml-vocab-gemma-4.jinja"));
+        Path conv = file("conv.json", resource("/chat/references-initial/r10-parallel-calls.json"));
+        Run r = run("render", "--model", model.toString(), "--messages", conv.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(resource("/chat/references-initial/r10-parallel-calls.txt"), r.out());
+    }
+
+    @Test
     void thinkingFlagOverridesTheRequest() throws IOException {
         Path model = gguf(resource("/chat/templates/google-gemma-4-31B-it.jinja"));
         // s64b asks for thinking (default on); s64a is the same conversation rendered with thinking off

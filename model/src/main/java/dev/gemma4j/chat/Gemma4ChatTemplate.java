@@ -12,9 +12,11 @@ import java.util.Set;
 
 /**
  * Renders a chat-completions request into Gemma 4's prompt text exactly as llama.cpp (80fb11a,
- * llama-server with {@code --jinja}, {@code /apply-template}) renders the official Gemma 4 chat template:
- * the template's own logic (spec §6.1–6.4) plus llama-server's preprocessing and post-processing
- * (§8.5, §8.6). The output has no leading {@code <bos>} text: the tokenizer adds BOS.
+ * llama-server with {@code --jinja}, {@code /apply-template}) renders a Gemma 4 chat template: the
+ * template's own logic (spec §6.1–6.4) plus llama-server's preprocessing and post-processing (§8.5, §8.6).
+ * Two template revisions are reproduced ({@link Revision}): the official one and the initial one shipped
+ * with the weights; {@link #forTemplate} picks by the template text a GGUF carries and refuses any other.
+ * The output has no leading {@code <bos>} text: the tokenizer adds BOS.
  *
  * <p><b>Why a hand-written renderer and not a Java Jinja library.</b> Byte-exact parity is with
  * llama.cpp's own Jinja engine, not with Python's Jinja2, and the prompt depends on that engine's details:
@@ -25,8 +27,8 @@ import java.util.Set;
  * {@code <|turn>model\n}). The available Java engines (Jinjava, Pebble) follow neither, so a library would
  * need this same layer of fix-ups plus its own differences, a large dependency for one template. The
  * Gemma 4 template is fixed text, so it is reproduced here as code and checked against llama-server's
- * renderings; templates are recognised by content hash and anything else is refused rather than rendered
- * approximately.
+ * renderings (128 recorded conversations over both revisions); templates are recognised by content hash
+ * and anything else is refused rather than rendered approximately.
  */
 public final class Gemma4ChatTemplate {
 

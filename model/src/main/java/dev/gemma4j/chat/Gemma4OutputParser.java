@@ -28,6 +28,10 @@ import java.util.Set;
  * Markers are recognised only when tool calls are enabled ({@code <|tool_call>}) or always
  * ({@code <|channel>}, {@code <channel|>}); with reasoning extraction off, thought blocks stay in content
  * verbatim. Calls found here have no id ({@link ToolCall#id()} is null): the HTTP layer assigns ids.
+ *
+ * <p>Feed only what follows the generation prompt. For a prefilled final assistant message the prompt ends
+ * with {@code <|channel>thought\n} + reasoning (+ {@code <channel|>} + content); llama-server parses that
+ * prefill together with the output, so feed it first to answer the same way (the parse-prefill tests do).
  */
 public final class Gemma4OutputParser {
 

@@ -44,6 +44,23 @@ final class Bits {
         return s.get(SHORT_LE, off) & 0xFFFF;
     }
 
+    static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Eight bytes at once: block headers are read in one or two loads and decoded with shifts. */
+    static long i64(MemorySegment s, long off) {
+        return s.get(LONG_LE, off);
+    }
+
+    /** Byte {@code i} (0..7) of a little-endian word, unsigned. */
+    static int byteOf(long word, int i) {
+        return (int) (word >>> (8 * i)) & 0xFF;
+    }
+
+    /** The half in bits {@code 16·i .. 16·i+15} of a word, widened. */
+    static float halfOf(long word, int i) {
+        return Float.float16ToFloat((short) (word >>> (16 * i)));
+    }
+
     static int i32(MemorySegment s, long off) {
         return s.get(INT_LE, off);
     }

@@ -67,13 +67,17 @@ final class IQ4_XSFormat implements TensorFormat {
         FloatVector acc = FloatVector.zero(Simd.F);
         for (int blk = 0; blk < n / 256; blk++) {
             long p = offset + (long) blk * BLOCK;
-            float d = Bits.f16(src, p);
+            long head = Bits.i64(src, p); // d, sh, sl[4]
+            float d = Bits.halfOf(head, 0);
+            int sh = (int) (head >>> 16) & 0xFFFF;
+            int sl = (int) (head >>> 32);
             for (int b = 0; b < 8; b++) {
+                int ls = ((sl >>> 4 * b) & 15) | ((sh >> 2 * b) & 3) << 4;
                 int xi = xOffset + 256 * blk + 32 * b;
                 ByteVector qs = Simd.bytes(src, p + 8 + 16 * b);
                 FloatVector s = Simd.toFloat(Simd.lookup(Simd.IQ4_TABLE, Simd.lo(qs))).mul(Simd.x(x, xi));
                 s = Simd.toFloat(Simd.lookup(Simd.IQ4_TABLE, Simd.hi(qs))).fma(Simd.x(x, xi + 16), s);
-                acc = s.fma(Simd.f(d * (scale(src, p, b) - 32)), acc);
+                acc = s.fma(Simd.f(d * (ls - 32)), acc);
             }
         }
         return Simd.sum(acc);

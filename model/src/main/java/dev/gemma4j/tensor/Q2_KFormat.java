@@ -3,7 +3,6 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q2_K: 84-byte super-blocks of 256: sc[16] (4-bit scale | 4-bit min), qs[64] (2-bit), d:f16, dmin:f16.
@@ -82,26 +81,26 @@ final class Q2_KFormat implements TensorFormat {
         FloatVector accMin = FloatVector.zero(Simd.F);
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
-            float d = Bits.f16(src, p + 80);
-            float dmin = Bits.f16(src, p + 82);
-            int xb = xOffset + 256 * b;
-            int idx = 0;
-            for (int h = 0; h < 2; h++) {
-                ByteVector qa = Simd.bytes(src, p + 16 + 32 * h);
-                ByteVector qb = Simd.bytes(src, p + 16 + 32 * h + 16);
-                for (int j = 0; j < 4; j++) {
-                    int xi = xb + 128 * h + 32 * j;
-                    FloatVector x0 = Simd.x(x, xi);
-                    FloatVector x1 = Simd.x(x, xi + 16);
-                    int sc0 = Bits.u8(src, p + idx++);
-                    int sc1 = Bits.u8(src, p + idx++);
-                    FloatVector q0 = Simd.toFloat(qa.lanewise(VectorOperators.LSHR, 2 * j).and((byte) 3));
-                    FloatVector q1 = Simd.toFloat(qb.lanewise(VectorOperators.LSHR, 2 * j).and((byte) 3));
-                    acc = q0.mul(x0).fma(Simd.f(d * (sc0 & 15)), acc);
-                    acc = q1.mul(x1).fma(Simd.f(d * (sc1 & 15)), acc);
-                    accMin = x0.fma(Simd.f(dmin * (sc0 >> 4)), accMin);
-                    accMin = x1.fma(Simd.f(dmin * (sc1 >> 4)), accMin);
-                }
+            int dd = Bits.i32(src, p + 80);
+            float d = Bits.halfOf(dd, 0);
+            float dmin = Bits.halfOf(dd, 1);
+            long sc0 = Bits.i64(src, p);
+            long sc1 = Bits.i64(src, p + 8);
+            // 8 groups of 32 outputs (two sub-blocks each): half h, shift j
+            for (int i = 0; i < 8; i++) {
+                int h = i >> 2;
+                int j = i & 3;
+                long scales = h == 0 ? sc0 : sc1;
+                int s0 = Bits.byteOf(scales, 2 * j);
+                int s1 = Bits.byteOf(scales, 2 * j + 1);
+                ByteVector q = Simd.bits(Simd.bytes32(src, p + 16 + 32 * h), 2 * j, 2);
+                int xi = xOffset + 256 * b + 32 * i;
+                FloatVector x0 = Simd.x(x, xi);
+                FloatVector x1 = Simd.x(x, xi + 16);
+                acc = Simd.toFloat(q, 0).mul(x0).fma(Simd.f(d * (s0 & 15)), acc);
+                acc = Simd.toFloat(q, 1).mul(x1).fma(Simd.f(d * (s1 & 15)), acc);
+                accMin = x0.fma(Simd.f(dmin * (s0 >> 4)), accMin);
+                accMin = x1.fma(Simd.f(dmin * (s1 >> 4)), accMin);
             }
         }
         return Simd.sum(acc.sub(accMin));

@@ -3,7 +3,6 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q3_K: 110-byte super-blocks of 256: hmask[32], qs[64] (2-bit), sc[12] (sixteen 6-bit scales), d:f16.
@@ -81,30 +80,30 @@ final class Q3_KFormat implements TensorFormat {
         return sum;
     }
 
+    /** Signed scale of sub-block k from the 12 packed bytes as words: bytes 0..7 ({@code lo}), 8..11 ({@code hi}). */
+    static int scale(long lo, int hi, int k) {
+        int low = k < 8 ? Bits.byteOf(lo, k) & 15 : Bits.byteOf(lo, k - 8) >> 4;
+        int high = (Bits.byteOf(hi, k & 3) >> (2 * (k >> 2))) & 3;
+        return (low | high << 4) - 32;
+    }
+
     static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         FloatVector acc = FloatVector.zero(Simd.F);
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p + 108);
-            int xb = xOffset + 256 * b;
-            ByteVector hm0 = Simd.bytes(src, p);
-            ByteVector hm1 = Simd.bytes(src, p + 16);
-            int idx = 0;
-            for (int h = 0; h < 2; h++) {
-                ByteVector qa = Simd.bytes(src, p + 32 + 32 * h);
-                ByteVector qb = Simd.bytes(src, p + 48 + 32 * h);
-                for (int j = 0; j < 4; j++) {
-                    int bit = 4 * h + j;
-                    ByteVector v0 = qa.lanewise(VectorOperators.LSHR, 2 * j).and((byte) 3)
-                            .add(hm0.lanewise(VectorOperators.LSHR, bit).and((byte) 1).lanewise(VectorOperators.LSHL, 2))
-                            .sub((byte) 4);
-                    ByteVector v1 = qb.lanewise(VectorOperators.LSHR, 2 * j).and((byte) 3)
-                            .add(hm1.lanewise(VectorOperators.LSHR, bit).and((byte) 1).lanewise(VectorOperators.LSHL, 2))
-                            .sub((byte) 4);
-                    int xi = xb + 128 * h + 32 * j;
-                    acc = Simd.toFloat(v0).mul(Simd.x(x, xi)).fma(Simd.f(d * scale(src, p + 96, idx++)), acc);
-                    acc = Simd.toFloat(v1).mul(Simd.x(x, xi + 16)).fma(Simd.f(d * scale(src, p + 96, idx++)), acc);
-                }
+            long lo = Bits.i64(src, p + 96);
+            int hi = Bits.i32(src, p + 104);
+            ByteVector hm = Simd.bytes32(src, p);
+            // 8 groups of 32 outputs (two sub-blocks each): half h, shift j
+            for (int i = 0; i < 8; i++) {
+                int h = i >> 2;
+                int j = i & 3;
+                ByteVector q = Simd.bytes32(src, p + 32 + 32 * h);
+                ByteVector v = Simd.addWhereBit(Simd.bits(q, 2 * j, 2).sub((byte) 4), hm, 4 * h + j, 4);
+                int xi = xOffset + 256 * b + 32 * i;
+                acc = Simd.toFloat(v, 0).mul(Simd.x(x, xi)).fma(Simd.f(d * scale(lo, hi, 2 * i)), acc);
+                acc = Simd.toFloat(v, 1).mul(Simd.x(x, xi + 16)).fma(Simd.f(d * scale(lo, hi, 2 * i + 1)), acc);
             }
         }
         return Simd.sum(acc);

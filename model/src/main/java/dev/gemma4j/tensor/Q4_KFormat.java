@@ -84,29 +84,34 @@ final class Q4_KFormat implements TensorFormat {
         return sum;
     }
 
+    /** Scale k of the packed 12 bytes, given as bytes 0..7 ({@code lo}) and 8..11 ({@code hi}). */
+    static int scale(long lo, int hi, int k) {
+        return k < 4 ? Bits.byteOf(lo, k) & 63 : (Bits.byteOf(hi, k - 4) & 15) | (Bits.byteOf(lo, k - 4) >> 6) << 4;
+    }
+
+    /** Min k of the packed 12 bytes. */
+    static int min(long lo, int hi, int k) {
+        return k < 4 ? Bits.byteOf(lo, k + 4) & 63 : (Bits.byteOf(hi, k - 4) >> 4) | (Bits.byteOf(lo, k) >> 6) << 4;
+    }
+
     static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         FloatVector acc = FloatVector.zero(Simd.F);
         FloatVector accMin = FloatVector.zero(Simd.F);
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
-            float d = Bits.f16(src, p);
-            float dmin = Bits.f16(src, p + 2);
-            int xb = xOffset + 256 * b;
-            for (int c = 0; c < 4; c++) {
-                long q = p + 16 + 32 * c;
-                int xi = xb + 64 * c;
-                ByteVector q0 = Simd.bytes(src, q);
-                ByteVector q1 = Simd.bytes(src, q + 16);
-                FloatVector a0 = Simd.x(x, xi);
-                FloatVector a1 = Simd.x(x, xi + 16);
-                FloatVector h0 = Simd.x(x, xi + 32);
-                FloatVector h1 = Simd.x(x, xi + 48);
-                FloatVector sLo = Simd.toFloat(Simd.lo(q1)).fma(a1, Simd.toFloat(Simd.lo(q0)).mul(a0));
-                FloatVector sHi = Simd.toFloat(Simd.hi(q1)).fma(h1, Simd.toFloat(Simd.hi(q0)).mul(h0));
-                acc = sLo.fma(Simd.f(d * scale(src, p + 4, 2 * c)), acc);
-                acc = sHi.fma(Simd.f(d * scale(src, p + 4, 2 * c + 1)), acc);
-                accMin = a0.add(a1).fma(Simd.f(dmin * min(src, p + 4, 2 * c)), accMin);
-                accMin = h0.add(h1).fma(Simd.f(dmin * min(src, p + 4, 2 * c + 1)), accMin);
+            int head = Bits.i32(src, p);
+            long lo = Bits.i64(src, p + 4);
+            int hi = Bits.i32(src, p + 12);
+            float d = Bits.halfOf(head, 0);
+            float dmin = Bits.halfOf(head, 1);
+            for (int j = 0; j < 8; j++) {
+                ByteVector q = Simd.bits(Simd.bytes32(src, p + 16 + 32 * (j >> 1)), 4 * (j & 1), 4);
+                int xi = xOffset + 256 * b + 32 * j;
+                FloatVector x0 = Simd.x(x, xi);
+                FloatVector x1 = Simd.x(x, xi + 16);
+                FloatVector s = Simd.toFloat(q, 1).fma(x1, Simd.toFloat(q, 0).mul(x0));
+                acc = s.fma(Simd.f(d * scale(lo, hi, j)), acc);
+                accMin = x0.add(x1).fma(Simd.f(dmin * min(lo, hi, j)), accMin);
             }
         }
         return Simd.sum(acc.sub(accMin));

@@ -3,7 +3,6 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -57,13 +56,6 @@ final class Q5_0Format implements TensorFormat {
         return sum;
     }
 
-    /** q5 − 16 for 16 elements: nibbles as ints, or the 5th bits in, recentre, to float. */
-    static FloatVector fiveBit(ByteVector nibbles, int qh, int shift, int bias) {
-        IntVector q = (IntVector) nibbles.convertShape(VectorOperators.B2I, Simd.I, 0);
-        IntVector h = Simd.bitLanes(qh, shift).lanewise(VectorOperators.LSHL, 4);
-        return (FloatVector) q.or(h).sub(bias).convertShape(VectorOperators.I2F, Simd.F, 0);
-    }
-
     static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         FloatVector acc = FloatVector.zero(Simd.F);
         for (int b = 0; b < n / 32; b++) {
@@ -71,8 +63,11 @@ final class Q5_0Format implements TensorFormat {
             int xi = xOffset + 32 * b;
             int qh = Bits.i32(src, p + 2);
             ByteVector qs = Simd.bytes(src, p + 6);
-            FloatVector s = fiveBit(Simd.lo(qs), qh, 0, 16).mul(Simd.x(x, xi));
-            s = fiveBit(Simd.hi(qs), qh, 16, 16).fma(Simd.x(x, xi + 16), s);
+            // q5 − 16 = nibble − (5th bit clear ? 16 : 0); the 5th bits of qh are a lane mask as they stand
+            ByteVector lo = Simd.lo(qs).lanewise(VectorOperators.SUB, (byte) 16, Simd.laneBits(~qh));
+            ByteVector hi = Simd.hi(qs).lanewise(VectorOperators.SUB, (byte) 16, Simd.laneBits(~qh >>> 16));
+            FloatVector s = Simd.toFloat(lo).mul(Simd.x(x, xi));
+            s = Simd.toFloat(hi).fma(Simd.x(x, xi + 16), s);
             acc = s.fma(Simd.f(Bits.f16(src, p)), acc);
         }
         return Simd.sum(acc);

@@ -3,6 +3,7 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /** Q5_1: 24-byte blocks of 32: d:f16, m:f16, qh:u32, qs[16]; y = d·q5 + m. */
 final class Q5_1Format implements TensorFormat {
@@ -62,10 +63,12 @@ final class Q5_1Format implements TensorFormat {
             int xi = xOffset + 32 * b;
             int qh = Bits.i32(src, p + 4);
             ByteVector qs = Simd.bytes(src, p + 8);
+            ByteVector lo = Simd.lo(qs).lanewise(VectorOperators.ADD, (byte) 16, Simd.laneBits(qh));
+            ByteVector hi = Simd.hi(qs).lanewise(VectorOperators.ADD, (byte) 16, Simd.laneBits(qh >>> 16));
             FloatVector x0 = Simd.x(x, xi);
             FloatVector x1 = Simd.x(x, xi + 16);
-            FloatVector s = Q5_0Format.fiveBit(Simd.lo(qs), qh, 0, 0).mul(x0);
-            s = Q5_0Format.fiveBit(Simd.hi(qs), qh, 16, 0).fma(x1, s);
+            FloatVector s = Simd.toFloat(lo).mul(x0);
+            s = Simd.toFloat(hi).fma(x1, s);
             acc = s.fma(Simd.f(Bits.f16(src, p)), acc);
             acc = x0.add(x1).fma(Simd.f(Bits.f16(src, p + 2)), acc);
         }

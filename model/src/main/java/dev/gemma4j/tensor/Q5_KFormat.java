@@ -3,7 +3,6 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q5_K: 176-byte super-blocks of 256: d:f16, dmin:f16, sc[12] (as Q4_K), qh[32], qs[128].
@@ -80,32 +79,21 @@ final class Q5_KFormat implements TensorFormat {
         FloatVector accMin = FloatVector.zero(Simd.F);
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
-            float d = Bits.f16(src, p);
-            float dmin = Bits.f16(src, p + 2);
-            int xb = xOffset + 256 * b;
-            ByteVector h0 = Simd.bytes(src, p + 16);
-            ByteVector h1 = Simd.bytes(src, p + 32);
-            for (int c = 0; c < 4; c++) {
-                long q = p + 48 + 32 * c;
-                int xi = xb + 64 * c;
-                ByteVector q0 = Simd.bytes(src, q);
-                ByteVector q1 = Simd.bytes(src, q + 16);
-                int sLoBit = 2 * c;
-                int sHiBit = 2 * c + 1;
-                ByteVector lo0 = Simd.lo(q0).or(h0.lanewise(VectorOperators.LSHR, sLoBit).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                ByteVector lo1 = Simd.lo(q1).or(h1.lanewise(VectorOperators.LSHR, sLoBit).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                ByteVector hi0 = Simd.hi(q0).or(h0.lanewise(VectorOperators.LSHR, sHiBit).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                ByteVector hi1 = Simd.hi(q1).or(h1.lanewise(VectorOperators.LSHR, sHiBit).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                FloatVector a0 = Simd.x(x, xi);
-                FloatVector a1 = Simd.x(x, xi + 16);
-                FloatVector e0 = Simd.x(x, xi + 32);
-                FloatVector e1 = Simd.x(x, xi + 48);
-                FloatVector sLo = Simd.toFloat(lo1).fma(a1, Simd.toFloat(lo0).mul(a0));
-                FloatVector sHi = Simd.toFloat(hi1).fma(e1, Simd.toFloat(hi0).mul(e0));
-                acc = sLo.fma(Simd.f(d * Q4_KFormat.scale(src, p + 4, 2 * c)), acc);
-                acc = sHi.fma(Simd.f(d * Q4_KFormat.scale(src, p + 4, 2 * c + 1)), acc);
-                accMin = a0.add(a1).fma(Simd.f(dmin * Q4_KFormat.min(src, p + 4, 2 * c)), accMin);
-                accMin = e0.add(e1).fma(Simd.f(dmin * Q4_KFormat.min(src, p + 4, 2 * c + 1)), accMin);
+            int head = Bits.i32(src, p);
+            long lo = Bits.i64(src, p + 4);
+            int hi = Bits.i32(src, p + 12);
+            float d = Bits.halfOf(head, 0);
+            float dmin = Bits.halfOf(head, 1);
+            ByteVector qh = Simd.bytes32(src, p + 16);
+            for (int j = 0; j < 8; j++) {
+                ByteVector q4 = Simd.bits(Simd.bytes32(src, p + 48 + 32 * (j >> 1)), 4 * (j & 1), 4);
+                ByteVector q = Simd.addWhereBit(q4, qh, j, 16);
+                int xi = xOffset + 256 * b + 32 * j;
+                FloatVector x0 = Simd.x(x, xi);
+                FloatVector x1 = Simd.x(x, xi + 16);
+                FloatVector s = Simd.toFloat(q, 1).fma(x1, Simd.toFloat(q, 0).mul(x0));
+                acc = s.fma(Simd.f(d * Q4_KFormat.scale(lo, hi, j)), acc);
+                accMin = x0.add(x1).fma(Simd.f(dmin * Q4_KFormat.min(lo, hi, j)), accMin);
             }
         }
         return Simd.sum(acc.sub(accMin));

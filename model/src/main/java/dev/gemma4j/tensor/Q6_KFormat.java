@@ -84,30 +84,31 @@ final class Q6_KFormat implements TensorFormat {
         return sum;
     }
 
+    /** Signed scale byte {@code i} (0..7) of a little-endian word. */
+    private static int sc(long word, int i) {
+        return (byte) (word >>> (8 * i));
+    }
+
     static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         FloatVector acc = FloatVector.zero(Simd.F);
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p + 208);
-            int xb = xOffset + 256 * b;
-            for (int h = 0; h < 2; h++) {
-                long ql = p + 64 * h;
-                long qh = p + 128 + 32 * h;
-                long sc = p + 192 + 8 * h;
-                for (int g = 0; g < 2; g++) {
-                    ByteVector lo = Simd.bytes(src, ql + 16 * g);
-                    ByteVector lo32 = Simd.bytes(src, ql + 32 + 16 * g);
-                    ByteVector hb = Simd.bytes(src, qh + 16 * g);
-                    int xi = xb + 128 * h + 16 * g;
-                    ByteVector q0 = Simd.lo(lo).or(hb.and((byte) 3).lanewise(jdk.incubator.vector.VectorOperators.LSHL, 4));
-                    ByteVector q1 = Simd.lo(lo32).or(hb.and((byte) 12).lanewise(jdk.incubator.vector.VectorOperators.LSHL, 2));
-                    ByteVector q2 = Simd.hi(lo).or(hb.and((byte) 48));
-                    ByteVector q3 = Simd.hi(lo32).or(hb.and((byte) 0xC0).lanewise(jdk.incubator.vector.VectorOperators.LSHR, 2));
-                    acc = Simd.toFloat(q0.sub((byte) 32)).mul(Simd.x(x, xi)).fma(Simd.f(d * Bits.i8(src, sc + g)), acc);
-                    acc = Simd.toFloat(q1.sub((byte) 32)).mul(Simd.x(x, xi + 32)).fma(Simd.f(d * Bits.i8(src, sc + g + 2)), acc);
-                    acc = Simd.toFloat(q2.sub((byte) 32)).mul(Simd.x(x, xi + 64)).fma(Simd.f(d * Bits.i8(src, sc + g + 4)), acc);
-                    acc = Simd.toFloat(q3.sub((byte) 32)).mul(Simd.x(x, xi + 96)).fma(Simd.f(d * Bits.i8(src, sc + g + 6)), acc);
-                }
+            long sc0 = Bits.i64(src, p + 192);
+            long sc1 = Bits.i64(src, p + 200);
+            // 8 groups of 32 outputs: half h, quarter k (which nibble of ql, which 2 bits of qh)
+            for (int i = 0; i < 8; i++) {
+                int h = i >> 2;
+                int k = i & 3;
+                ByteVector low = Simd.bytes32(src, p + 64 * h + 32 * (k & 1));
+                ByteVector high = Simd.bytes32(src, p + 128 + 32 * h);
+                ByteVector q = Simd.bits(low, 4 * (k >> 1), 4)
+                        .or(Simd.rotr(high, 2 * k - 4).and((byte) 0x30))
+                        .sub((byte) 32);
+                long scales = h == 0 ? sc0 : sc1;
+                int xi = xOffset + 256 * b + 128 * h + 32 * k;
+                acc = Simd.toFloat(q, 0).mul(Simd.x(x, xi)).fma(Simd.f(d * sc(scales, 2 * k)), acc);
+                acc = Simd.toFloat(q, 1).mul(Simd.x(x, xi + 16)).fma(Simd.f(d * sc(scales, 2 * k + 1)), acc);
             }
         }
         return Simd.sum(acc);

@@ -6,11 +6,18 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vector shapes used by the dot kernels: 16 float lanes (512 bits) fed from 16 weight bytes (128 bits).
+ * Kernel style: C2 stops inlining when a method's parse-time node count passes a cutoff, and every Vector
+ * API call expands into many nodes; a vector helper left out-of-line boxes its vectors and is then far
+ * slower than scalar code. The kernels therefore keep one copy of each vector operation in a compact
+ * loop body over 16- or 32-element groups (loop parameters select nibbles, bits and scales) and let C2
+ * unroll after parsing, and read block headers with one or two wide scalar loads.
+ *
+ * <p>Vector shapes used by the dot kernels: 16 float lanes (512 bits) fed from 16 weight bytes (128 bits).
  * The kernels are written for 16 lanes; on machines whose preferred float vector is narrower the
  * formats fall back to their scalar loops (the Vector API would emulate 512-bit vectors slowly).
  */
@@ -19,14 +26,13 @@ final class Simd {
     static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
     static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
+    static final VectorSpecies<Byte> B2 = ByteVector.SPECIES_256;
     static final int LANES = 16;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     /** True where 512-bit vectors are native; the vector kernels are used only then. */
     static final boolean ENABLED = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
 
-    /** 0..15, the lane index, for bit extraction. */
-    static final IntVector IOTA = IntVector.fromArray(I, new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0);
     static final ByteVector IQ4_TABLE = ByteVector.fromArray(B, Bits.IQ4_VALUES, 0);
     static final ByteVector MXFP4_TABLE = ByteVector.fromArray(B, Bits.MXFP4_VALUES, 0);
 
@@ -35,6 +41,16 @@ final class Simd {
 
     static ByteVector bytes(MemorySegment s, long off) {
         return ByteVector.fromMemorySegment(B, s, off, LE);
+    }
+
+    /** 32 bytes (for 32-element groups: converted to floats in two parts). */
+    static ByteVector bytes32(MemorySegment s, long off) {
+        return ByteVector.fromMemorySegment(B2, s, off, LE);
+    }
+
+    /** Signed bytes {@code 16·part .. 16·part+15} of a 32-byte vector to 16 floats. */
+    static FloatVector toFloat(ByteVector b, int part) {
+        return (FloatVector) b.convertShape(VectorOperators.B2F, F, part);
     }
 
     /** Signed bytes to 16 floats. */
@@ -46,14 +62,47 @@ final class Simd {
         return FloatVector.fromArray(F, x, i);
     }
 
-    /** Low nibbles of 16 bytes. */
+    /** Low nibbles. */
     static ByteVector lo(ByteVector b) {
         return b.and((byte) 0x0F);
     }
 
-    /** High nibbles of 16 bytes. */
+    /**
+     * Shifts right by {@code n} in 32-bit lanes. x86 has no byte shifts, so callers shift in
+     * wider lanes and mask away the bits that crossed from the neighbouring byte.
+     */
+    static ByteVector shr(ByteVector b, int n) {
+        return b.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes();
+    }
+
+    /** Shifts left by {@code n} in 32-bit lanes (mask the result per byte). */
+    static ByteVector shl(ByteVector b, int n) {
+        return b.reinterpretAsInts().lanewise(VectorOperators.LSHL, n).reinterpretAsBytes();
+    }
+
+    /** High nibbles. */
     static ByteVector hi(ByteVector b) {
-        return b.lanewise(VectorOperators.LSHR, 4);
+        return shr(b, 4).and((byte) 0x0F);
+    }
+
+    /** Bit {@code bit} of every byte moved to bit {@code target} (all other bits cleared). */
+    static ByteVector bitTo(ByteVector b, int bit, int target) {
+        return shl(shr(b, bit), target).and((byte) (1 << target));
+    }
+
+    /** Adds {@code value} to the bytes of {@code v} whose byte in {@code flags} has bit {@code bit} set. */
+    static ByteVector addWhereBit(ByteVector v, ByteVector flags, int bit, int value) {
+        return v.lanewise(VectorOperators.ADD, (byte) value, flags.and((byte) (1 << bit)).compare(VectorOperators.NE, 0));
+    }
+
+    /** Rotates each 32-bit lane right by {@code n} (mod 32): moves bits within every byte without losing any. */
+    static ByteVector rotr(ByteVector b, int n) {
+        return b.reinterpretAsInts().lanewise(VectorOperators.ROR, n).reinterpretAsBytes();
+    }
+
+    /** Bits {@code from..from+width-1} of every byte, moved to the bottom. */
+    static ByteVector bits(ByteVector b, int from, int width) {
+        return shr(b, from).and((byte) ((1 << width) - 1));
     }
 
     /** Table lookup of 16 4-bit indices in a 16-entry byte table. */
@@ -61,9 +110,9 @@ final class Simd {
         return nibbles.selectFrom(table);
     }
 
-    /** Bits {@code shift..shift+15} of {@code word} as 16 int lanes, each 0 or 1. */
-    static IntVector bitLanes(int word, int shift) {
-        return IntVector.broadcast(I, word >>> shift).lanewise(VectorOperators.LSHR, IOTA).and(1);
+    /** A mask over 16 byte lanes: lane i is set when bit i of {@code bits} is. */
+    static VectorMask<Byte> laneBits(int bits) {
+        return VectorMask.fromLong(B, bits & 0xFFFF);
     }
 
     /** A scalar in every lane. */

@@ -305,9 +305,19 @@ public final class Gemma4Tokenizer {
                 found.put(a.key, id);
             }
         }
+        Map<String, List<AutoSpecial>> byText = new HashMap<>();
+        for (AutoSpecial a : AUTO_SPECIALS) {
+            for (String t : a.texts) {
+                byText.computeIfAbsent(t, k -> new ArrayList<>()).add(a);
+            }
+        }
         for (int i = 0; i < n; i++) {
-            for (AutoSpecial a : AUTO_SPECIALS) {
-                if (!found.containsKey(a.key) && Arrays.asList(a.texts).contains(texts[i])) {
+            List<AutoSpecial> candidates = byText.get(texts[i]);
+            if (candidates == null) {
+                continue;
+            }
+            for (AutoSpecial a : candidates) {
+                if (!found.containsKey(a.key)) {
                     found.put(a.key, i);
                     attrs[i] |= ATTR_CONTROL;
                 }

@@ -105,7 +105,7 @@ final class SpecialTokenSplitter {
             return out;
         }
         Arrays.sort(found, 0, count);
-        // owner[i] = priority index + 1 of the token that took byte i, 0 while free
+        // takenAt[i] = priority index of the occurrence granted at byte i (-1: none); taken[i]: byte i is granted
         int[] takenAt = new int[length];
         Arrays.fill(takenAt, -1);
         boolean[] taken = new boolean[length];

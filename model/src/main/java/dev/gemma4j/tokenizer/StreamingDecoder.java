@@ -8,7 +8,8 @@ import java.util.Arrays;
  * Turns generated tokens into text as they arrive. Byte tokens can split one character over several tokens,
  * so the bytes of an unfinished character are held back until the rest arrives; {@link #flush()} releases
  * whatever is left (an unfinished character then decodes to U+FFFD). No byte is ever dropped or emitted
- * twice: the concatenation of all returned strings equals {@link Gemma4Tokenizer#decode} of all tokens.
+ * twice: the output is cut only between complete characters, so the concatenation of all returned strings
+ * equals {@link Gemma4Tokenizer#decode} of all tokens (ill-formed bytes become U+FFFD either way).
  * Not thread-safe; one decoder per generation stream.
  */
 public final class StreamingDecoder {

@@ -16,11 +16,8 @@ public enum TokenType {
 
     /** The type stored as {@code id}, or {@code null} if no type has that id. */
     public static TokenType byId(long id) {
-        for (TokenType t : values()) {
-            if (t.id == id) {
-                return t;
-            }
-        }
-        return null;
+        return id >= 0 && id < BY_ID.length ? BY_ID[(int) id] : null;
     }
+
+    private static final TokenType[] BY_ID = values(); // declared in id order
 }

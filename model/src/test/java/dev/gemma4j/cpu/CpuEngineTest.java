@@ -92,7 +92,7 @@ class CpuEngineTest {
     void threadCountDoesNotChangeResults() {
         // Work is split by rows, so each sum is the same; only the lane order of a vector reduction may change
         // between interpreted and compiled code (the Vector API leaves it unspecified): a few f32 ulps.
-        assertClose(prefill(opts(16, 1), prompt), prefill(opts(16, 2), prompt), 2e-5, "1 vs 2 threads");
+        assertClose(prefill(opts(16, 1), prompt), prefill(opts(16, 2), prompt), 1e-4, "1 vs 2 threads");
     }
 
     @Test
@@ -152,7 +152,8 @@ class CpuEngineTest {
             float[] first = e.prefill(s, prompt);
             s.reset();
             assertEquals(0, s.position());
-            assertArrayEquals(first, e.prefill(s, prompt));
+            // equal up to the lane order of vector reductions, which may change once the code is compiled
+            assertClose(first, e.prefill(s, prompt), 1e-4, "after reset");
             IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> e.prefill(s, new int[] {2, 384}));
             assertTrue(ex.getMessage().contains("outside the vocabulary"), ex.getMessage());
             assertThrows(IllegalArgumentException.class, () -> e.prefill(s, new int[0]));

@@ -1,0 +1,189 @@
+package dev.gemma4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gemma4j.cpu.CpuEngine;
+import dev.gemma4j.engine.EngineOptions;
+import dev.gemma4j.engine.KvCacheType;
+import dev.gemma4j.engine.Session;
+import dev.gemma4j.gguf.GgufFile;
+import dev.gemma4j.model.Gemma4Config;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code gemma bench}: prompt processing and generation speed, measured as llama.cpp's {@code llama-bench}
+ * does: pp = one batch of P random prompt tokens into an empty context; tg = N single-token decoding steps
+ * from an empty context; each after a warm-up run, repeated, reported as mean and standard deviation.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Measure prompt processing (pp) and generation (tg) tokens per second like llama-bench.")
+final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "GGUF model file.")
+    Path model;
+
+    @Option(names = {"-p", "--n-prompt"}, paramLabel = "P", defaultValue = "512", description = "Prompt tokens of the pp test, 0 to skip (default: ${DEFAULT-VALUE}).")
+    int prompt;
+
+    @Option(names = {"-n", "--n-gen"}, paramLabel = "N", defaultValue = "128", description = "Generated tokens of the tg test, 0 to skip (default: ${DEFAULT-VALUE}).")
+    int gen;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Worker threads (default: all processors).")
+    Integer threads;
+
+    @Option(names = {"-r", "--repetitions"}, paramLabel = "R", defaultValue = "3", description = "Measured runs per test (default: ${DEFAULT-VALUE}).")
+    int repetitions;
+
+    @Option(names = {"-b", "--batch"}, paramLabel = "N", description = "Prompt tokens per forward chunk (default: P, one batch).")
+    Integer batch;
+
+    @Option(names = "--kv-cache", paramLabel = "f32|f16", defaultValue = "f32", description = "KV cache element type (default: ${DEFAULT-VALUE}).")
+    String kvCache;
+
+    @Option(names = "--json", description = "Print {\"pp_tokens_per_s\", \"tg_tokens_per_s\", \"pp\", \"tg\", \"threads\", \"runs\": [...]}.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if (prompt < 0 || gen < 0 || (prompt == 0 && gen == 0)) {
+            throw new BadInputException("-p and -n must be ≥ 0 and not both 0");
+        }
+        if (repetitions < 1) {
+            throw new BadInputException("--repetitions must be at least 1");
+        }
+        int th = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        if (th < 1) {
+            throw new BadInputException("--threads must be at least 1");
+        }
+        KvCacheType kv = switch (kvCache) {
+            case "f32" -> KvCacheType.F32;
+            case "f16" -> KvCacheType.F16;
+            default -> throw new BadInputException("--kv-cache must be f32 or f16");
+        };
+        int chunk = batch != null ? batch : Math.max(prompt, 1);
+        if (chunk < 1) {
+            throw new BadInputException("--batch must be at least 1");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try (GgufFile gguf = GgufFile.open(model)) {
+            Gemma4Config cfg = Gemma4Config.read(gguf);
+            EngineOptions opts = new EngineOptions(Math.max(Math.max(prompt, gen), 1), kv, th, chunk);
+            ObjectMapper m = new ObjectMapper();
+            ObjectNode result = m.createObjectNode();
+            result.put("model", model.toString());
+            result.put("model_bytes", Files.size(model));
+            result.put("pp", prompt);
+            result.put("tg", gen);
+            result.put("threads", th);
+            result.put("batch", chunk);
+            ArrayNode runs = result.putArray("runs");
+            Random rnd = new Random(1234);
+            try (CpuEngine e = new CpuEngine(gguf, opts); Session s = e.newSession()) {
+                float[] logits = new float[cfg.vocabSize()];
+                if (prompt > 0) {
+                    int[] tokens = new int[prompt];
+                    for (int i = 0; i < prompt; i++) {
+                        tokens[i] = rnd.nextInt(cfg.vocabSize());
+                    }
+                    double[] rates = new double[repetitions];
+                    for (int r = -1; r < repetitions; r++) {
+                        s.reset();
+                        long t0 = System.nanoTime();
+                        e.prefill(s, tokens, logits);
+                        double sec = (System.nanoTime() - t0) / 1e9;
+                        if (r >= 0) {
+                            rates[r] = prompt / sec;
+                            addRun(runs, "pp", prompt, sec);
+                        }
+                    }
+                    summary(result, "pp", rates);
+                    if (!json) {
+                        err.printf("pp%d: %.2f ± %.2f tokens/s%n", prompt, mean(rates), stddev(rates));
+                    }
+                }
+                if (gen > 0) {
+                    double[] rates = new double[repetitions];
+                    for (int r = -1; r < repetitions; r++) {
+                        s.reset();
+                        int tok = rnd.nextInt(cfg.vocabSize());
+                        long t0 = System.nanoTime();
+                        for (int i = 0; i < gen; i++) {
+                            e.decode(s, tok, logits);
+                        }
+                        double sec = (System.nanoTime() - t0) / 1e9;
+                        if (r >= 0) {
+                            rates[r] = gen / sec;
+                            addRun(runs, "tg", gen, sec);
+                        }
+                    }
+                    summary(result, "tg", rates);
+                    if (!json) {
+                        err.printf("tg%d: %.2f ± %.2f tokens/s%n", gen, mean(rates), stddev(rates));
+                    }
+                }
+            }
+            if (json) {
+                out.println(result);
+            } else {
+                out.printf("model %s, %d threads, batch %d%n", model, th, chunk);
+                if (prompt > 0) {
+                    out.printf("pp%-6d %10.2f ± %.2f tokens/s%n", prompt, result.get("pp_tokens_per_s").asDouble(),
+                        result.get("pp_stddev").asDouble());
+                }
+                if (gen > 0) {
+                    out.printf("tg%-6d %10.2f ± %.2f tokens/s%n", gen, result.get("tg_tokens_per_s").asDouble(),
+                        result.get("tg_stddev").asDouble());
+                }
+            }
+            out.flush();
+        }
+        return 0;
+    }
+
+    private static void addRun(ArrayNode runs, String test, int tokens, double sec) {
+        ObjectNode o = runs.addObject();
+        o.put("test", test);
+        o.put("tokens", tokens);
+        o.put("seconds", sec);
+        o.put("tokens_per_s", tokens / sec);
+    }
+
+    private static void summary(ObjectNode o, String test, double[] rates) {
+        o.put(test + "_tokens_per_s", mean(rates));
+        o.put(test + "_stddev", stddev(rates));
+    }
+
+    static double mean(double[] v) {
+        double s = 0;
+        for (double x : v) {
+            s += x;
+        }
+        return s / v.length;
+    }
+
+    static double stddev(double[] v) {
+        if (v.length < 2) {
+            return 0;
+        }
+        double m = mean(v);
+        double s = 0;
+        for (double x : v) {
+            s += (x - m) * (x - m);
+        }
+        return Math.sqrt(s / (v.length - 1));
+    }
+}
