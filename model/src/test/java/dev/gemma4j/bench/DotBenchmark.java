@@ -43,6 +43,9 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
  *   -Dexec.args="--add-modules jdk.incubator.vector -cp %classpath dev.gemma4j.bench.DotBenchmark"
  * </pre>
  * Arguments after the class name select formats (e.g. {@code Q4_K Q8_0}); the default is all of them.
+ * With {@code --cpu-time} first, the same pass runs without JMH, 20 times per format in this JVM, and the
+ * best pass is timed by the thread's CPU time instead of the wall clock: on a machine shared with other
+ * jobs this measures the kernel rather than the scheduler (it does not remove cache and SMT contention).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -121,6 +124,10 @@ public class DotBenchmark {
     }
 
     public static void main(String[] args) throws RunnerException {
+        if (args.length > 0 && args[0].equals("--cpu-time")) {
+            cpuTime(java.util.Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
         OptionsBuilder b = new OptionsBuilder();
         b.include(DotBenchmark.class.getSimpleName());
         if (args.length > 0) {
@@ -141,5 +148,32 @@ public class DotBenchmark {
         System.out.println("Weight bytes streamed by TensorFormat.dot, one thread, rows of " + ROW + ", "
                 + (WORKING_SET >> 20) + " MB working set:");
         lines.forEach(System.out::println);
+    }
+
+    private static void cpuTime(String[] formats) {
+        if (formats.length == 0) {
+            formats = new String[] {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL", "MXFP4", "Q2_K",
+                "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_XS"};
+        }
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        System.out.println("Weight bytes streamed by TensorFormat.dot per CPU-second, one thread, rows of " + ROW + ", "
+                + (WORKING_SET >> 20) + " MB working set, best of 20 passes:");
+        System.out.println(String.format("%-7s %10s %9s %8s", "format", "bytes/row", "ms/pass", "GB/s"));
+        for (String fmt : formats) {
+            DotBenchmark bench = new DotBenchmark();
+            bench.format = fmt;
+            bench.setUp();
+            long best = Long.MAX_VALUE;
+            float sink = 0;
+            for (int pass = 0; pass < 20; pass++) {
+                long t0 = threads.getCurrentThreadCpuTime();
+                sink += bench.matVec();
+                best = Math.min(best, threads.getCurrentThreadCpuTime() - t0);
+            }
+            long bytes = bench.rows * bench.rowBytes;
+            System.out.println(String.format("%-7s %10d %9.2f %8.2f%s", fmt, bench.rowBytes, best / 1e6, bytes / (double) best,
+                    Float.isNaN(sink) ? " (NaN)" : ""));
+            bench.tearDown();
+        }
     }
 }
