@@ -31,6 +31,10 @@ final class Q4_KFormat implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.ENABLED) {
+            dequantizeVector(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p);
@@ -46,6 +50,26 @@ final class Q4_KFormat implements TensorFormat {
                     dst[o + 64 * c + l] = d1 * (q & 15) - m1;
                     dst[o + 64 * c + 32 + l] = d2 * (q >> 4) - m2;
                 }
+            }
+        }
+    }
+
+    /** Same values as the scalar loop (d·S·q − dmin·M, multiply then subtract), 16 at a time (prefill hot path). */
+    static void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int head = Bits.i32(src, p);
+            long lo = Bits.i64(src, p + 4);
+            int hi = Bits.i32(src, p + 12);
+            float d = Bits.halfOf(head, 0);
+            float dmin = Bits.halfOf(head, 1);
+            for (int j = 0; j < 8; j++) {
+                ByteVector q = Simd.bits(Simd.bytes32(src, p + 16 + 32 * (j >> 1)), 4 * (j & 1), 4);
+                int o = dstOffset + 256 * b + 32 * j;
+                FloatVector sc = Simd.f(d * scale(lo, hi, j));
+                FloatVector mn = Simd.f(dmin * min(lo, hi, j));
+                Simd.toFloat(q, 0).mul(sc).sub(mn).intoArray(dst, o);
+                Simd.toFloat(q, 1).mul(sc).sub(mn).intoArray(dst, o + 16);
             }
         }
     }

@@ -20,6 +20,10 @@ final class Q5_0Format implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.ENABLED) {
+            dequantizeVector(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 32; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p);
@@ -30,6 +34,21 @@ final class Q5_0Format implements TensorFormat {
                 dst[o + j] = (((q & 15) | ((qh >>> j) & 1) << 4) - 16) * d;
                 dst[o + j + 16] = (((q >> 4) | ((qh >>> (j + 16)) & 1) << 4) - 16) * d;
             }
+        }
+    }
+
+    /** Same values as the scalar loop ((q5 − 16)·d), 16 at a time (prefill hot path). */
+    static void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int qh = Bits.i32(src, p + 2);
+            ByteVector qs = Simd.bytes(src, p + 6);
+            ByteVector lo = Simd.lo(qs).lanewise(VectorOperators.SUB, (byte) 16, Simd.laneBits(~qh));
+            ByteVector hi = Simd.hi(qs).lanewise(VectorOperators.SUB, (byte) 16, Simd.laneBits(~qh >>> 16));
+            FloatVector d = Simd.f(Bits.f16(src, p));
+            int o = dstOffset + 32 * b;
+            Simd.toFloat(lo).mul(d).intoArray(dst, o);
+            Simd.toFloat(hi).mul(d).intoArray(dst, o + 16);
         }
     }
 

@@ -103,7 +103,7 @@ final class Q6_KFormat implements TensorFormat {
                 ByteVector low = Simd.bytes32(src, p + 64 * h + 32 * (k & 1));
                 ByteVector high = Simd.bytes32(src, p + 128 + 32 * h);
                 ByteVector q = Simd.bits(low, 4 * (k >> 1), 4)
-                        .or(Simd.rotr(high, 2 * k - 4).and((byte) 0x30))
+                        .or(Simd.shl(Simd.shr(high, 2 * k).and((byte) 3), 4))
                         .sub((byte) 32);
                 long scales = h == 0 ? sc0 : sc1;
                 int xi = xOffset + 256 * b + 128 * h + 32 * k;
