@@ -1,0 +1,55 @@
+package dev.gemma4j.bench;
+
+import dev.gemma4j.cpu.CpuEngine;
+import dev.gemma4j.engine.EngineOptions;
+import dev.gemma4j.engine.KvCacheType;
+import dev.gemma4j.engine.Session;
+import dev.gemma4j.gguf.GgufFile;
+import dev.gemma4j.model.Gemma4Config;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Path;
+import java.util.Random;
+
+/**
+ * Decode cost per token in CPU time of the decoding thread, with one engine thread: on a machine shared with
+ * other jobs the wall clock of {@code gemma bench} mostly measures the scheduler, while this measures the
+ * kernels and the engine's single-thread work. Arguments: model file, tokens per pass (default 16), passes
+ * (default 3; the first warms up and is not counted).
+ * <pre>
+ * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:-UseBimorphicInlining \
+ *   -cp model/target/classes:model/target/test-classes:$(cat cp.txt) dev.gemma4j.bench.DecodeCpuTime MODEL.gguf 16 3
+ * </pre>
+ */
+public final class DecodeCpuTime {
+    private DecodeCpuTime() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path model = Path.of(args[0]);
+        int tokens = args.length > 1 ? Integer.parseInt(args[1]) : 16;
+        int passes = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+        ThreadMXBean tm = ManagementFactory.getThreadMXBean();
+        try (GgufFile gguf = GgufFile.open(model)) {
+            Gemma4Config cfg = Gemma4Config.read(gguf);
+            EngineOptions opts = new EngineOptions(tokens + 1, KvCacheType.F32, 1, 1);
+            Random rnd = new Random(1234);
+            float[] logits = new float[cfg.vocabSize()];
+            try (CpuEngine e = new CpuEngine(gguf, opts)) {
+                for (int pass = 0; pass < passes; pass++) {
+                    try (Session s = e.newSession()) {
+                        long c0 = tm.getCurrentThreadCpuTime();
+                        long w0 = System.nanoTime();
+                        for (int i = 0; i < tokens; i++) {
+                            e.decode(s, rnd.nextInt(cfg.vocabSize()), logits);
+                        }
+                        double cpu = (tm.getCurrentThreadCpuTime() - c0) / 1e9 / tokens;
+                        double wall = (System.nanoTime() - w0) / 1e9 / tokens;
+                        System.out.printf("pass %d%s: %.1f ms CPU/token (%.2f tokens per CPU-second), %.1f ms wall/token%n",
+                                pass, pass == 0 ? " (warm-up)" : "", cpu * 1e3, 1 / cpu, wall * 1e3);
+                    }
+                }
+            }
+        }
+    }
+}
