@@ -17,8 +17,10 @@ import java.util.Random;
  * kernels and the engine's single-thread work. Arguments: model file, tokens per pass (default 16), passes
  * (default 3; the first warms up and is not counted).
  * <pre>
- * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:-UseBimorphicInlining \
- *   -cp model/target/classes:model/target/test-classes:$(cat cp.txt) dev.gemma4j.bench.DecodeCpuTime MODEL.gguf 16 3
+ * ./mvnw -B -q -pl model test-compile
+ * $JAVA_HOME/bin/java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:-UseBimorphicInlining \
+ *   -Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0 -Xmx4g -cp model/target/classes:model/target/test-classes \
+ *   dev.gemma4j.bench.DecodeCpuTime /work/models/quarter-q4km.gguf 12 3
  * </pre>
  */
 public final class DecodeCpuTime {
