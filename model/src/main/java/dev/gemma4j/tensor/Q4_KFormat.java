@@ -3,6 +3,7 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q4_K: 144-byte super-blocks of 256: d:f16, dmin:f16, sc[12] (eight 6-bit scales and mins), qs[128].
@@ -10,6 +11,7 @@ import jdk.incubator.vector.FloatVector;
  */
 final class Q4_KFormat implements TensorFormat {
     private static final int BLOCK = 144;
+    private static final ByteVector LOW4 = ByteVector.broadcast(Simd.B2, (byte) 0x0F);
 
     @Override
     public GgmlType type() {
@@ -129,11 +131,16 @@ final class Q4_KFormat implements TensorFormat {
             float d = Bits.halfOf(head, 0);
             float dmin = Bits.halfOf(head, 1);
             for (int j = 0; j < 8; j++) {
-                ByteVector q = Simd.bits(Simd.bytes32(src, p + 16 + 32 * (j >> 1)), 4 * (j & 1), 4);
+                // vector operations written out here rather than through Simd: see Simd (profiles)
+                ByteVector q = ByteVector.fromMemorySegment(Simd.B2, src, p + 16 + 32 * (j >> 1), Simd.LE)
+                        .reinterpretAsInts().lanewise(VectorOperators.LSHR, 4 * (j & 1))
+                        .reinterpretAsBytes().lanewise(VectorOperators.AND, LOW4);
                 int xi = xOffset + 256 * b + 32 * j;
                 FloatVector x0 = Simd.x(x, xi);
                 FloatVector x1 = Simd.x(x, xi + 16);
-                FloatVector s = Simd.toFloat(q, 1).fma(x1, Simd.toFloat(q, 0).mul(x0));
+                FloatVector q0 = (FloatVector) q.convertShape(VectorOperators.B2F, Simd.F, 0);
+                FloatVector q1 = (FloatVector) q.convertShape(VectorOperators.B2F, Simd.F, 1);
+                FloatVector s = q1.fma(x1, q0.mul(x0));
                 acc = s.fma(Simd.f(d * scale(lo, hi, j)), acc);
                 accMin = x0.add(x1).fma(Simd.f(dmin * min(lo, hi, j)), accMin);
             }

@@ -3,6 +3,7 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q6_K: 210-byte super-blocks of 256: ql[128] (low 4 bits), qh[64] (high 2 bits), sc:i8[16], d:f16.
@@ -10,6 +11,9 @@ import jdk.incubator.vector.FloatVector;
  */
 final class Q6_KFormat implements TensorFormat {
     private static final int BLOCK = 210;
+    private static final ByteVector LOW4 = ByteVector.broadcast(Simd.B2, (byte) 0x0F);
+    private static final ByteVector HIGH2 = ByteVector.broadcast(Simd.B2, (byte) 0x30);
+    private static final ByteVector OFFSET32 = ByteVector.broadcast(Simd.B2, (byte) 32);
 
     @Override
     public GgmlType type() {
@@ -100,15 +104,20 @@ final class Q6_KFormat implements TensorFormat {
             for (int i = 0; i < 8; i++) {
                 int h = i >> 2;
                 int k = i & 3;
-                ByteVector low = Simd.bytes32(src, p + 64 * h + 32 * (k & 1));
-                ByteVector high = Simd.bytes32(src, p + 128 + 32 * h);
-                ByteVector q = Simd.bits(low, 4 * (k >> 1), 4)
-                        .or(Simd.shl(Simd.shr(high, 2 * k).and((byte) 3), 4))
-                        .sub((byte) 32);
+                // vector operations written out here rather than through Simd: see Simd (profiles)
+                ByteVector low = ByteVector.fromMemorySegment(Simd.B2, src, p + 64 * h + 32 * (k & 1), Simd.LE);
+                ByteVector high = ByteVector.fromMemorySegment(Simd.B2, src, p + 128 + 32 * h, Simd.LE);
+                ByteVector lowBits = low.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4 * (k >> 1))
+                        .reinterpretAsBytes().lanewise(VectorOperators.AND, LOW4);
+                ByteVector highBits = high.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2 * k)
+                        .lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().lanewise(VectorOperators.AND, HIGH2);
+                ByteVector q = lowBits.lanewise(VectorOperators.OR, highBits).lanewise(VectorOperators.SUB, OFFSET32);
                 long scales = h == 0 ? sc0 : sc1;
                 int xi = xOffset + 256 * b + 128 * h + 32 * k;
-                acc = Simd.toFloat(q, 0).mul(Simd.x(x, xi)).fma(Simd.f(d * sc(scales, 2 * k)), acc);
-                acc = Simd.toFloat(q, 1).mul(Simd.x(x, xi + 16)).fma(Simd.f(d * sc(scales, 2 * k + 1)), acc);
+                FloatVector q0 = (FloatVector) q.convertShape(VectorOperators.B2F, Simd.F, 0);
+                FloatVector q1 = (FloatVector) q.convertShape(VectorOperators.B2F, Simd.F, 1);
+                acc = q0.mul(Simd.x(x, xi)).fma(Simd.f(d * sc(scales, 2 * k)), acc);
+                acc = q1.mul(Simd.x(x, xi + 16)).fma(Simd.f(d * sc(scales, 2 * k + 1)), acc);
             }
         }
         return Simd.sum(acc);

@@ -20,6 +20,16 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Vector shapes used by the dot kernels: 16 float lanes (512 bits) fed from 16 weight bytes (128 bits).
  * The kernels are written for 16 lanes; on machines whose preferred float vector is narrower the
  * formats fall back to their scalar loops (the Vector API would emulate 512-bit vectors slowly).
+ *
+ * <p>Profiles: C2 inlines the Vector API's intrinsics late, so while parsing a kernel it does not know the
+ * exact class of a vector and resolves each call by the call site's type profile. A helper here, or a
+ * final convenience method of the JDK such as {@code ByteVector.and(byte)}, is one call site for every
+ * kernel that uses it; once kernels with 128- and 256-bit byte vectors have both run (the engine runs
+ * Q5_0/Q8_0 and Q4_K/Q6_K side by side), such sites are bimorphic, C2 inlines both shapes, runs out of
+ * its inlining node budget, and leaves vector operations out of line (boxed: 4-5x slower). The hot
+ * 256-bit kernels (Q4_K, Q6_K) therefore write their byte operations out in their own body, as
+ * {@code lanewise(op, constantVector)} and {@code convertShape} calls that each kernel's own bytecode
+ * profiles. See docs/benchmarks.md, "Decode speed".
  */
 final class Simd {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
