@@ -1,6 +1,5 @@
 package dev.gemma4j.synth;
 
-import java.util.Arrays;
 import java.util.Locale;
 
 /**
@@ -242,9 +241,5 @@ public record SynthConfig(
                 expertsPerToken, expertWidth, denseWidth, vocab, slidingWindow, p, contextLength, dense, splitExperts,
                 untiedOutput).validate();
         }
-    }
-
-    static String describePattern(boolean[] p) {
-        return Arrays.toString(p);
     }
 }

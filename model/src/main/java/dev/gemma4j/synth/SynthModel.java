@@ -41,6 +41,12 @@ import java.util.concurrent.Future;
  * {@value #EMBEDDING_RMS} (small against the layers' post-normed outputs, so the model does not merely
  * echo its input token) and the final norm scales the logits to about {@value #LOGIT_STD} before the
  * soft-cap of 30.
+ *
+ * <p>Every row is drawn from a seed derived from the model seed, the tensor name and the row index, so
+ * the same seed gives the same bytes whatever the thread count. Large expert tensors take their rows
+ * from a pool per source tensor (see {@link SynthWeights#POOL_ROWS}). Tensors are written in the order
+ * llama.cpp's loader walks them (by layer, then by name), which is also the order llama-quantize's
+ * per-tensor rules count in.
  */
 public final class SynthModel {
 
