@@ -82,6 +82,45 @@ final class Bits {
         return (float) Math.copySign(a, v);
     }
 
+    /**
+     * The element of {@code x[off .. off+n)} with the largest magnitude, sign kept: the first such element
+     * on ties, 0 if all are 0 (the "max" of llama.cpp's symmetric block quantizers).
+     */
+    static float signedAbsMax(float[] x, int off, int n) {
+        float amax = 0;
+        float max = 0;
+        for (int i = off; i < off + n; i++) {
+            float ax = Math.abs(x[i]);
+            if (ax > amax) {
+                amax = ax;
+                max = x[i];
+            }
+        }
+        return max;
+    }
+
+    /** The smallest of {@code x[off .. off+n)} (NaNs are passed over). */
+    static float min(float[] x, int off, int n) {
+        float min = Float.MAX_VALUE;
+        for (int i = off; i < off + n; i++) {
+            if (x[i] < min) {
+                min = x[i];
+            }
+        }
+        return min;
+    }
+
+    /** The largest of {@code x[off .. off+n)} (NaNs are passed over). */
+    static float max(float[] x, int off, int n) {
+        float max = -Float.MAX_VALUE;
+        for (int i = off; i < off + n; i++) {
+            if (x[i] > max) {
+                max = x[i];
+            }
+        }
+        return max;
+    }
+
     static void checkRow(TensorFormat f, int n) {
         if (n < 0 || n % f.blockElements() != 0) {
             throw new IllegalArgumentException(f.type() + " row length " + n + " is not a multiple of "

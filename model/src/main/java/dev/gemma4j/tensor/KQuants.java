@@ -103,15 +103,8 @@ final class KQuants {
      * in 0..2·nmax−1 (offset by nmax) stored at {@code levels[lo..]}; returns the scale.
      */
     static float makeQx(int n, int nmax, float[] x, int xo, int[] levels, int lo) {
-        float max = 0;
-        float amax = 0;
-        for (int i = 0; i < n; i++) {
-            float ax = Math.abs(x[xo + i]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[xo + i];
-            }
-        }
+        float max = Bits.signedAbsMax(x, xo, n);
+        float amax = Math.abs(max);
         if (amax < GROUP_MAX_EPS) {
             for (int i = 0; i < n; i++) {
                 levels[lo + i] = 0;

@@ -80,12 +80,7 @@ final class MXFP4Format implements TensorFormat {
         for (int b = 0; b < n / 32; b++) {
             int s = srcOffset + 32 * b;
             long p = offset + (long) b * BLOCK;
-            float amax = 0;
-            for (int j = 0; j < 32; j++) {
-                if (amax < Math.abs(src[s + j])) {
-                    amax = Math.abs(src[s + j]);
-                }
-            }
+            float amax = Math.abs(Bits.signedAbsMax(src, s, 32));
             int e = 0;
             if (amax > 0) {
                 float log2 = (float) (Math.log(amax) / Math.log(2));

@@ -74,16 +74,7 @@ final class Q4_0Format implements TensorFormat {
         for (int b = 0; b < n / 32; b++) {
             int s = srcOffset + 32 * b;
             long p = offset + (long) b * BLOCK;
-            float amax = 0;
-            float max = 0;
-            for (int j = 0; j < 32; j++) {
-                float v = src[s + j];
-                if (amax < Math.abs(v)) {
-                    amax = Math.abs(v);
-                    max = v;
-                }
-            }
-            float d = max / -8;
+            float d = Bits.signedAbsMax(src, s, 32) / -8;
             float id = d != 0 ? 1.0f / d : 0.0f;
             Bits.putF16(dst, p, d);
             for (int j = 0; j < 16; j++) {

@@ -80,18 +80,8 @@ final class Q4_1Format implements TensorFormat {
         for (int b = 0; b < n / 32; b++) {
             int s = srcOffset + 32 * b;
             long p = offset + (long) b * BLOCK;
-            float min = Float.MAX_VALUE;
-            float max = -Float.MAX_VALUE;
-            for (int j = 0; j < 32; j++) {
-                float v = src[s + j];
-                if (v < min) {
-                    min = v;
-                }
-                if (v > max) {
-                    max = v;
-                }
-            }
-            float d = (max - min) / 15;
+            float min = Bits.min(src, s, 32);
+            float d = (Bits.max(src, s, 32) - min) / 15;
             float id = d != 0 ? 1.0f / d : 0.0f;
             Bits.putF16(dst, p, d);
             Bits.putF16(dst, p + 2, min);
