@@ -1,16 +1,13 @@
 package dev.gemma4j.cli;
 
 import dev.gemma4j.cpu.CpuEngine;
-import dev.gemma4j.engine.Engine;
 import dev.gemma4j.engine.EngineOptions;
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.model.Gemma4Config;
 import dev.gemma4j.server.GemmaServer;
 import dev.gemma4j.server.ModelHost;
 import dev.gemma4j.server.ServerOptions;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -95,11 +92,13 @@ final class ServeCommand implements Callable<Integer> {
             Signal.handle(new Signal(sig), s -> stop.countDown());
         }
         GgufFile gguf = GgufFile.open(engine.model);
+        boolean loaded = false;
         try (GemmaServer server = GemmaServer.start(opts)) {
             err.printf("gemma serve: loading %s (listening on %s, /health says loading) ...%n", engine.model, server.uri());
             err.flush();
             long t0 = System.nanoTime();
             server.load(() -> openModel(gguf, opts));
+            loaded = true;
             ModelHost m = server.state().model();
             EngineOptions eo = m.engine().options();
             String kv = m.engine() instanceof CpuEngine c
@@ -111,6 +110,10 @@ final class ServeCommand implements Callable<Integer> {
             stop.await();
             err.println("gemma serve: stopping (draining requests) ...");
             err.flush();
+        } finally {
+            if (!loaded) {
+                gguf.close();
+            }
         }
         err.println("gemma serve: stopped");
         err.flush();
@@ -119,12 +122,7 @@ final class ServeCommand implements Callable<Integer> {
 
     private ModelHost openModel(GgufFile gguf, ServerOptions opts) {
         Gemma4Config cfg = Gemma4Config.read(gguf);
-        EngineOptions eo = engine.options(cfg, 0);
-        Engine e = new CpuEngine(gguf, eo);
-        return new ModelHost(gguf, e, opts.aliases(), "cpu");
+        return ModelHost.open(gguf, engine.options(cfg, 0), opts.aliases());
     }
 
-    static UncheckedIOException unchecked(IOException e) {
-        return new UncheckedIOException(e);
-    }
 }
