@@ -1,6 +1,7 @@
 package dev.gemma4j.cpu;
 
 import dev.gemma4j.model.Matrix;
+import dev.gemma4j.model.NonFiniteValueException;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -133,6 +134,7 @@ final class MatMul {
         taskStart[jobs] = total;
         try {
             pool.forEach(total, body);
+            checkFinite();
         } finally {
             for (int j = 0; j < jobs; j++) {
                 w[j] = null;
@@ -142,6 +144,28 @@ final class MatMul {
             }
             jobs = 0;
             roundedUsed = 0;
+        }
+    }
+
+    /**
+     * Fails on the first job whose outputs hold NaN or infinity, naming its tensor: a corrupt or badly
+     * quantized file must give a clear error, not NaN flowing into the router or the sampler. One pass over
+     * the outputs, which are small next to the weights that produced them.
+     */
+    private void checkFinite() {
+        for (int j = 0; j < jobs; j++) {
+            float[] ys = y[j];
+            int rows = w[j].rows();
+            for (int b = 0; b < n[j]; b++) {
+                int o = yOff[j] + b * yStride[j];
+                float probe = 0f;
+                for (int r = 0; r < rows; r++) {
+                    probe += ys[o + r] * 0f;
+                }
+                if (probe != 0f) {
+                    throw new NonFiniteValueException(w[j].name());
+                }
+            }
         }
     }
 

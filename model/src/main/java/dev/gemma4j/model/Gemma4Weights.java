@@ -20,15 +20,15 @@ public record Gemma4Weights(Matrix tokenEmbedding, Matrix outputHead, float[] ou
     /**
      * One decoder layer. Optional parts are null: {@code wv} (then V is the raw K projection), the whole
      * MoE group (a dense layer, spec §3.8), {@code expertDownScale}.
-     * Experts are matrices per expert; with the merged layout {@code expertGateUp[e]} holds gate rows then
-     * up rows, otherwise {@code expertGate[e]} and {@code expertUp[e]}.
+     * With the merged expert layout each expert of {@code expertGateUp} holds its gate rows then its up rows;
+     * otherwise {@code expertGate} and {@code expertUp} are separate.
      */
     public record Layer(
         float[] attnNorm, Matrix wq, Matrix wk, Matrix wv, float[] qNorm, float[] kNorm, Matrix wo,
         float[] postAttnNorm,
         float[] ffnNorm, Matrix ffnGate, Matrix ffnUp, Matrix ffnDown, float[] postFfwNorm1,
         Matrix router, float[] routerScale, float[] preFfwNorm2,
-        Matrix[] expertGateUp, Matrix[] expertGate, Matrix[] expertUp, Matrix[] expertDown, float[] expertDownScale,
+        Experts expertGateUp, Experts expertGate, Experts expertUp, Experts expertDown, float[] expertDownScale,
         float[] postFfwNorm2, float[] postFfwNorm, float layerOutputScale) {
 
         public boolean hasExperts() {
@@ -55,10 +55,10 @@ public record Gemma4Weights(Matrix tokenEmbedding, Matrix outputHead, float[] ou
                 ropeFreqs = l.vector("rope_freqs.weight", lc.ropeDims() / 2);
             }
             boolean moe = gguf.tensor(p + "ffn_gate_inp.weight") != null;
-            Matrix[] gateUp = null;
-            Matrix[] gate = null;
-            Matrix[] up = null;
-            Matrix[] down = null;
+            Experts gateUp = null;
+            Experts gate = null;
+            Experts up = null;
+            Experts down = null;
             int ne = cfg.expertCount();
             int fe = lc.expertFfnWidth();
             if (moe) {
@@ -139,15 +139,10 @@ public record Gemma4Weights(Matrix tokenEmbedding, Matrix outputHead, float[] ou
             return new Matrix(name, TensorFormat.of(t.type()), gguf.tensorData(t), cols, rows, t.rowBytes());
         }
 
-        Matrix[] experts(String name, int cols, int rows, int count) {
+        Experts experts(String name, int cols, int rows, int count) {
             TensorInfo t = require(name);
             checkShape(t, cols, rows, count);
-            Matrix all = new Matrix(name, TensorFormat.of(t.type()), gguf.tensorData(t), cols, rows * count, t.rowBytes());
-            Matrix[] r = new Matrix[count];
-            for (int e = 0; e < count; e++) {
-                r[e] = all.rowSlice(name + "[" + e + "]", e * rows, rows);
-            }
-            return r;
+            return Experts.of(new Matrix(name, TensorFormat.of(t.type()), gguf.tensorData(t), cols, rows * count, t.rowBytes()), rows, count);
         }
 
         float[] vector(String name, int n) {
@@ -155,6 +150,11 @@ public record Gemma4Weights(Matrix tokenEmbedding, Matrix outputHead, float[] ou
             checkShape(t, n);
             float[] v = new float[n];
             TensorFormat.of(t.type()).dequantize(gguf.tensorData(t), 0, v, 0, n);
+            for (float x : v) {
+                if (!Float.isFinite(x)) {
+                    throw new ModelFormatException(file(), "tensor " + name + " holds a non-finite value (" + x + "): the file is corrupt");
+                }
+            }
             return v;
         }
 
