@@ -1,6 +1,7 @@
 package dev.gemma4j.cli;
 
 import dev.gemma4j.cpu.CpuEngine;
+import dev.gemma4j.engine.Engine;
 import dev.gemma4j.engine.EngineOptions;
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.model.Gemma4Config;
@@ -32,7 +33,7 @@ import sun.misc.Signal;
 final class ServeCommand implements Callable<Integer> {
 
     @Mixin
-    GenerateCommand.EngineArgs engine;
+    EngineArgs engine;
 
     @Option(names = "--host", defaultValue = "${env:GEMMA_HOST:-127.0.0.1}", description = "Address to bind (default: ${DEFAULT-VALUE}).")
     String host;
@@ -122,7 +123,17 @@ final class ServeCommand implements Callable<Integer> {
 
     private ModelHost openModel(GgufFile gguf, ServerOptions opts) {
         Gemma4Config cfg = Gemma4Config.read(gguf);
-        return ModelHost.open(gguf, engine.options(cfg, 0), opts.aliases());
+        try {
+            Engine e = engine.open(gguf, engine.options(cfg, 0));
+            try {
+                return new ModelHost(gguf, e, opts.aliases(), engine.profile().name());
+            } catch (RuntimeException ex) {
+                e.close();
+                throw ex;
+            }
+        } catch (java.io.IOException ex) {
+            throw new java.io.UncheckedIOException(ex);
+        }
     }
 
 }

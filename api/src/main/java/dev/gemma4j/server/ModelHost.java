@@ -2,7 +2,6 @@ package dev.gemma4j.server;
 
 import dev.gemma4j.chat.Gemma4ChatTemplate;
 import dev.gemma4j.engine.Engine;
-import dev.gemma4j.engine.EngineOptions;
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.gguf.GgufValue;
 import dev.gemma4j.gguf.GgufValueType;
@@ -41,19 +40,6 @@ public final class ModelHost implements AutoCloseable {
         this.id = idOf(gguf.path());
         this.aliases = List.copyOf(aliases);
         this.backend = backend;
-    }
-
-    /**
-     * Opens the engine over {@code gguf} (the one place that chooses the backend) and takes ownership of both.
-     */
-    public static ModelHost open(GgufFile gguf, EngineOptions options, List<String> aliases) {
-        Engine e = new dev.gemma4j.cpu.CpuEngine(gguf, options);
-        try {
-            return new ModelHost(gguf, e, aliases, "cpu");
-        } catch (RuntimeException ex) {
-            e.close();
-            throw ex;
-        }
     }
 
     /** The model id: the file name, as llama-server reports it. */

@@ -261,7 +261,7 @@ public final class Scheduler implements AutoCloseable {
             logits[n - 1] = to == reading.job.prompt.length ? reading.logits : null;
         }
         try {
-            EngineStep.run(engine, sessions, tokens, logits);
+            engine.step(sessions, tokens, logits);
         } catch (RuntimeException e) {
             LOG.error("engine step failed", e);
             for (Slot s : decoding) {

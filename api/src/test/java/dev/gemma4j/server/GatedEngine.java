@@ -73,6 +73,12 @@ final class GatedEngine implements Engine {
     }
 
     @Override
+    public void step(List<? extends Session> sessions, int[][] tokens, float[][] logits) {
+        pass();
+        inner.step(sessions, tokens, logits);
+    }
+
+    @Override
     public void close() {
         close(false);
         inner.close();

@@ -1,7 +1,9 @@
 package dev.gemma4j.server;
 
 import dev.gemma4j.engine.EngineOptions;
+import dev.gemma4j.engine.Engines;
 import dev.gemma4j.engine.KvCacheType;
+import dev.gemma4j.engine.Profile;
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.synth.SynthConfig;
 import dev.gemma4j.synth.SynthModel;
@@ -42,8 +44,8 @@ final class TestModels {
             server.load(() -> {
                 try {
                     GgufFile gguf = GgufFile.open(tiny());
-                    return ModelHost.open(gguf, new EngineOptions(ctx, KvCacheType.F32, 2, EngineOptions.DEFAULT_PREFILL_CHUNK),
-                        options.aliases());
+                    EngineOptions eo = new EngineOptions(ctx, KvCacheType.F32, 2, EngineOptions.DEFAULT_PREFILL_CHUNK);
+                    return new ModelHost(gguf, Engines.open(gguf, eo, Profile.cpu()), options.aliases(), "cpu");
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
