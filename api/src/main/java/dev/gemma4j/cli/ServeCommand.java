@@ -124,7 +124,12 @@ final class ServeCommand implements Callable<Integer> {
     private ModelHost openModel(GgufFile gguf, ServerOptions opts) {
         Gemma4Config cfg = Gemma4Config.read(gguf);
         try {
-            Engine e = engine.open(gguf, engine.options(cfg, 0));
+            // batch-invariant kernels unless --no-batch-invariant: a greedy answer must not depend on its neighbours
+            EngineOptions eo = engine.options(cfg, 0);
+            if (engine.batchInvariant == null) {
+                eo = eo.withBatchInvariant(true);
+            }
+            Engine e = engine.open(gguf, eo);
             try {
                 return new ModelHost(gguf, e, opts.aliases(), engine.profile().name());
             } catch (RuntimeException ex) {

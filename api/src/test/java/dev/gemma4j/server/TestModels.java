@@ -14,7 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** The tiny synth model the server tests run (what {@code gemma synth --preset tiny --seed 1} writes). */
+/**
+ * The tiny synth model the server tests run ({@code gemma synth --preset tiny --type Q4_K_M --seed 1}): quantized, so
+ * that batch invariance is tested where the kernels differ by batch size.
+ */
 final class TestModels {
     private static Path tiny;
 
@@ -27,7 +30,7 @@ final class TestModels {
                 Path dir = Files.createTempDirectory("gemma-serve-test");
                 dir.toFile().deleteOnExit();
                 Path p = dir.resolve("tiny.gguf");
-                SynthModel.write(SynthModel.plan(SynthConfig.preset("tiny"), SynthType.F32, 1), p, 2);
+                SynthModel.write(SynthModel.plan(SynthConfig.preset("tiny"), SynthType.parse("Q4_K_M"), 1), p, 2);
                 p.toFile().deleteOnExit();
                 tiny = p;
             } catch (IOException e) {
@@ -44,7 +47,7 @@ final class TestModels {
             server.load(() -> {
                 try {
                     GgufFile gguf = GgufFile.open(tiny());
-                    EngineOptions eo = new EngineOptions(ctx, KvCacheType.F32, 2, EngineOptions.DEFAULT_PREFILL_CHUNK);
+                    EngineOptions eo = new EngineOptions(ctx, KvCacheType.F32, 2, EngineOptions.DEFAULT_PREFILL_CHUNK, true);
                     return new ModelHost(gguf, Engines.open(gguf, eo, Profile.cpu()), options.aliases(), "cpu");
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
