@@ -98,13 +98,6 @@ final class Http implements AutoCloseable {
         return out;
     }
 
-    /** The first {@code n} events of a stream, then the connection is dropped. */
-    List<String> streamThenDisconnect(String path, JsonNode body, int n) {
-        Flux<Event<String>> f = Flux.from(sse.eventStream(auth(HttpRequest.POST(path, body.toString())
-            .contentType(MediaType.APPLICATION_JSON_TYPE)), String.class));
-        return f.take(n).map(Event::getData).collectList().block();
-    }
-
     static JsonNode parse(String s) {
         try {
             return JSON.readTree(s);
