@@ -12,6 +12,20 @@ final class VectorMath {
     }
 
     /** {@code Σ a[ao+i]·b[bo+i]}, i < n. */
+    /**
+     * The sum of {@code v}'s lanes, always in lane order. {@code reduceLanes(ADD)} leaves the order open and
+     * the JIT-compiled form (a tree) differs from the interpreted one (lane by lane), so a result would depend
+     * on whether its kernel had been compiled yet: the first request after start-up gave other greedy tokens
+     * than the same request later. Lanewise adds and lane moves are exact, so this order is the same in every mode.
+     */
+    static float sumLanes(FloatVector v) {
+        // a pairwise tree (lane i + lane i+n/2, halving), made of exact lanewise adds and lane moves
+        for (int half = v.length() / 2; half > 0; half /= 2) {
+            v = v.add(v.slice(half));
+        }
+        return v.lane(0);
+    }
+
     static float dot(float[] a, int ao, float[] b, int bo, int n) {
         int i = 0;
         int upper = F.loopBound(n);
@@ -25,7 +39,7 @@ final class VectorMath {
         for (; i < upper; i += step) {
             acc0 = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc0);
         }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(acc0.add(acc1));
         for (; i < n; i++) {
             s += a[ao + i] * b[bo + i];
         }
