@@ -15,7 +15,6 @@ import dev.gemma4j.sampling.Sampler;
 import dev.gemma4j.sampling.SamplerConfig;
 import dev.gemma4j.sampling.StopTokens;
 import dev.gemma4j.tokenizer.Gemma4Tokenizer;
-import dev.gemma4j.tokenizer.StreamingDecoder;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -45,7 +44,7 @@ final class ChatCommand implements Callable<Integer> {
     @Mixin
     GenerateCommand.SamplingArgs sampling;
 
-    @Option(names = "--think", paramLabel = "on|off", defaultValue = "off", description = "Let the model think before answering (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--think", paramLabel = "on|off", defaultValue = "on", description = "Let the model think before answering (default: ${DEFAULT-VALUE}, as the server); the reasoning is printed on stderr, apart from the answer.")
     String think;
 
     @Option(names = "--system", paramLabel = "TEXT", description = "A system prompt.")
@@ -105,13 +104,13 @@ final class ChatCommand implements Callable<Integer> {
                         common = 0;
                     }
                     int[] fresh = Arrays.copyOfRange(ids, common, ids.length);
-                    StreamingDecoder stream = tok.streamingDecoder(false);
+                    // the answer on stdout, the reasoning apart (stderr), parsed as the server parses it
+                    AnswerPrinter answer = new AnswerPrinter(tok, out, err);
                     Sampler sampler = new Sampler(sc.withSeed(sc.seed() + messages.size()), cfg.vocabSize());
                     Generator.Result r;
                     try {
                         r = Generator.generate(e, session, fresh, sampler, stops, maxTokens, t -> {
-                            out.print(stream.accept(t));
-                            out.flush();
+                            answer.accept(t);
                             return true;
                         });
                     } catch (ContextOverflowException ex) {
@@ -122,11 +121,7 @@ final class ChatCommand implements Callable<Integer> {
                         evaluated = new int[0];
                         continue;
                     }
-                    out.println(stream.flush());
-                    String text = tok.decode(r.ids(), false);
-                    Gemma4OutputParser.Result parsed = Gemma4OutputParser.parse(text, Gemma4OutputParser.Options.plain(),
-                        r.finishReason() == Generator.FinishReason.STOP ? Gemma4OutputParser.StopCause.END_OF_GENERATION
-                            : Gemma4OutputParser.StopCause.MAX_TOKENS);
+                    Gemma4OutputParser.Result parsed = answer.finish(r.finishReason() != Generator.FinishReason.STOP);
                     messages.add(new ChatMessage(ChatMessage.Role.ASSISTANT, parsed.content() == null ? "" : parsed.content(),
                         parsed.reasoningContent(), List.of(), null, null));
                     int[] held = Arrays.copyOf(ids, ids.length + r.ids().length);

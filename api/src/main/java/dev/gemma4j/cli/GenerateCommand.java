@@ -67,8 +67,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--raw", description = "Feed --prompt/--prompt-file as plain completion text (BOS + text) instead of a chat turn.")
     boolean raw;
 
-    @Option(names = "--think", paramLabel = "on|off", defaultValue = "off",
-        description = "Thinking mode for chat-format prompts (default: ${DEFAULT-VALUE}; --messages may set it with chat_template_kwargs).")
+    @Option(names = "--think", paramLabel = "on|off", defaultValue = "on",
+        description = "Thinking mode for chat-format prompts (default: ${DEFAULT-VALUE}, as the server; --messages may set it with chat_template_kwargs). The reasoning is printed on stderr, the answer on stdout.")
     String think;
 
     @Option(names = {"-n", "--max-tokens"}, paramLabel = "N", defaultValue = "256", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
@@ -139,11 +139,16 @@ final class GenerateCommand implements Callable<Integer> {
             try (Engine e = ea.open(gguf, opts); Session session = e.newSession()) {
                 Sampler sampler = new Sampler(sc, cfg.vocabSize());
                 StopTokens stops = StopTokens.of(gguf);
-                StreamingDecoder stream = tokenizer != null && !json ? tokenizer.streamingDecoder(false) : null;
+                // chat-format prompts: the answer on stdout, the reasoning apart on stderr (as the server splits them)
+                boolean chatFormat = tokenizer != null && !json && !raw && input.tokens == null;
+                AnswerPrinter answer = chatFormat ? new AnswerPrinter(tokenizer, out, spec.commandLine().getErr()) : null;
+                StreamingDecoder stream = tokenizer != null && !json && !chatFormat ? tokenizer.streamingDecoder(false) : null;
                 Generator.Result r;
                 try {
                     r = Generator.generate(e, session, promptIds, sampler, stops, maxTokens, tok -> {
-                        if (stream != null) {
+                        if (answer != null) {
+                            answer.accept(tok);
+                        } else if (stream != null) {
                             out.print(stream.accept(tok));
                             out.flush();
                         }
@@ -157,7 +162,9 @@ final class GenerateCommand implements Callable<Integer> {
                 if (json) {
                     out.println(resultJson(promptIds, r, text, tokenizer != null));
                 } else {
-                    if (stream != null) {
+                    if (answer != null) {
+                        answer.finish(r.finishReason() != Generator.FinishReason.STOP);
+                    } else if (stream != null) {
                         out.println(stream.flush());
                     } else {
                         out.println(joinIds(r.ids()));

@@ -94,7 +94,7 @@ class EngineCommandsTest {
         Path conv = dir.resolve("conv.json");
         Files.writeString(conv, "{\"messages\":[{\"role\":\"user\",\"content\":\"w1w2 w3\"}]}");
         Run msgs = run("generate", "-m", model.toString(), "--messages", conv.toString(), "-n", "12", "--temperature", "1.2", "--top-k", "0",
-            "--seed", "7", "--json", "-t", "1", "--think", "off");
+            "--seed", "7", "--json", "-t", "1");
         assertEquals(0, msgs.exit(), msgs.err());
         assertEquals(r.get("prompt_ids"), JSON.readTree(msgs.out()).get("prompt_ids"));
     }

@@ -31,6 +31,10 @@ public final class CpuEngine implements Engine {
     private final float embeddingScale;
     private final int slidingCapacity;
     private final float[] finalNormed;
+    /** Rows whose logits share one LM-head product (its output buffer is this many vocabularies). */
+    private static final int LM_HEAD_GROUP = 8;
+    private float[] headIn = new float[0];
+    private float[] headOut = new float[0];
     private final CpuSession[] oneSession = new CpuSession[1];
     private final int[] oneToken = new int[1];
     private final int[][] oneTokens = new int[1][];
@@ -223,11 +227,39 @@ public final class CpuEngine implements Engine {
         for (int r = 0; r < batch.size; r++) {
             batch.sessions[r].position++;
         }
-        for (int k = 0; k < logitRows; k++) {
-            logits(logitRow[k], logits[logitSession[k]]);
+        // the LM head (the largest matrix) runs once for a group of rows, so each of its weight blocks is
+        // decoded once per step for all the sequences decoding together rather than once per sequence
+        for (int k0 = 0; k0 < logitRows; k0 += LM_HEAD_GROUP) {
+            int g = Math.min(LM_HEAD_GROUP, logitRows - k0);
+            if (g == 1) {
+                logits(logitRow[k0], logits[logitSession[k0]]);
+            } else {
+                groupLogits(k0, g, logits);
+            }
         }
         logitRows = 0;
         batch.clear();
+    }
+
+    /** Final norm, LM head and soft-cap for logit rows {@code k0 .. k0+g} together. */
+    private void groupLogits(int k0, int g, float[][] logits) {
+        int d = cfg.modelWidth();
+        int v = cfg.vocabSize();
+        if (headIn.length < g * d) {
+            headIn = new float[LM_HEAD_GROUP * d];
+            headOut = new float[LM_HEAD_GROUP * v];
+        }
+        for (int j = 0; j < g; j++) {
+            VectorMath.rmsNorm(buf.h, logitRow[k0 + j] * d, weights.outputNorm(), cfg.rmsEps(), headIn, j * d, d);
+        }
+        mm.add(weights.outputHead(), headIn, 0, g, headOut, 0, v).run();
+        float cap = cfg.logitSoftcap();
+        for (int j = 0; j < g; j++) {
+            float[] out = logits[logitSession[k0 + j]];
+            for (int i = 0; i < v; i++) {
+                out[i] = Gemma4Math.softcap(headOut[j * v + i], cap);
+            }
+        }
     }
 
     private void forward(Batch b) {
