@@ -4,6 +4,7 @@
 # 128-token prompts, fixed-length answers) and reports aggregate generated tokens/s and time to first token.
 #   tools/serve/bench_serve.sh MODEL [THREADS] [MAX_TOKENS] [CONCURRENCIES...]
 # e.g. tools/serve/bench_serve.sh /work/models/quarter-q4km.gguf 2 128 1 4 16
+# LOADGEN_ARGS adds loadgen.py options (e.g. --vocab-range 1000,8000 for a small vocabulary).
 # Both servers get 4 slots (--parallel 4 / -np 4) of 1024 tokens each; requests per run = max(2, concurrency).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,10 +18,13 @@ stop() { if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pi
 trap stop EXIT
 ready() { for _ in $(seq 1 1200); do curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0; sleep 0.5; done; return 1; }
 load() {
+  # one unmeasured request first: the JVM compiles its kernels on the first tokens
+  python3 "$here/loadgen.py" --url "http://127.0.0.1:$port" --concurrency 1 --requests 1 --prompt-tokens 128 \
+    --max-tokens 16 ${LOADGEN_ARGS:-} >/dev/null
   for c in "${concurrencies[@]}"; do
     n=$(( c > 2 ? c : 2 ))
     echo "{\"server\": \"$1\", \"result\": $(python3 "$here/loadgen.py" --url "http://127.0.0.1:$port" --concurrency "$c" \
-      --requests "$n" --prompt-tokens 128 --max-tokens "$max_tokens")}"
+      --requests "$n" --prompt-tokens 128 --max-tokens "$max_tokens" ${LOADGEN_ARGS:-})}"
   done
 }
 echo "# $(date -u +%FT%TZ) $(uname -m), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), model $model, $threads threads" >&2

@@ -36,6 +36,50 @@ def one(url, prompt, max_tokens, ban, out, lock):
         out.append({"ttft": first - t0 if first else None, "gaps": gaps, "chunks": chunks, "end": time.perf_counter()})
 
 
+def interference(a, ban, rnd, lo, hi):
+    """ITL of a running stream while a long prompt (--interfere N tokens) is read next to it."""
+    gaps, marks = [], {}
+    started = threading.Event()
+
+    def runner():
+        body = {"prompt": [2] + [rnd.randrange(lo, hi) for _ in range(31)], "max_tokens": a.max_tokens, "temperature": 0,
+                "stream": True, "logit_bias": {str(i): -100 for i in ban}}
+        req = urllib.request.Request(a.url + "/v1/completions", json.dumps(body).encode(), {"Content-Type": "application/json"})
+        last, n = None, 0
+        with urllib.request.urlopen(req, timeout=3600) as r:
+            for raw in r:
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:") or line == "data: [DONE]":
+                    continue
+                ch = json.loads(line[5:]).get("choices") or []
+                if not ch or not ch[0].get("text"):
+                    continue
+                now = time.perf_counter()
+                if last is not None:
+                    gaps.append((last, now))
+                last = now
+                n += 1
+                if n == 5:
+                    started.set()
+
+    t = threading.Thread(target=runner)
+    t.start()
+    started.wait()
+    long_prompt = [2] + [rnd.randrange(lo, hi) for _ in range(a.interfere - 1)]
+    marks["sent"] = time.perf_counter()
+    body = {"prompt": long_prompt, "max_tokens": 1, "temperature": 0}
+    req = urllib.request.Request(a.url + "/v1/completions", json.dumps(body).encode(), {"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=3600).read()
+    marks["answered"] = time.perf_counter()
+    t.join()
+    during = sorted(b - x for x, b in gaps if b > marks["sent"] and x < marks["answered"])
+    other = sorted(b - x for x, b in gaps if not (b > marks["sent"] and x < marks["answered"]))
+    pct = lambda xs, q: round(1000 * xs[min(len(xs) - 1, int(q * len(xs)))], 1) if xs else None
+    print(json.dumps({"interfere_prompt_tokens": a.interfere, "long_prompt_s": round(marks["answered"] - marks["sent"], 2),
+                      "itl_during_p50_ms": pct(during, 0.5), "itl_during_p99_ms": pct(during, 0.99), "gaps_during": len(during),
+                      "itl_other_p50_ms": pct(other, 0.5), "itl_other_p99_ms": pct(other, 0.99)}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
@@ -46,10 +90,15 @@ def main():
     ap.add_argument("--vocab-range", default="1000,20000", help="token ids of the random prompts (lo,hi)")
     ap.add_argument("--ban", default="1,50,106", help="end-of-generation token ids to ban")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--interfere", type=int, default=0,
+                    help="instead: one stream of --max-tokens, and after its 5th token a prompt of this many tokens")
     a = ap.parse_args()
     lo, hi = map(int, a.vocab_range.split(","))
     ban = [int(x) for x in a.ban.split(",") if x]
     rnd = random.Random(a.seed)
+    if a.interfere:
+        interference(a, ban, rnd, lo, hi)
+        return
     prompts = [[2] + [rnd.randrange(lo, hi) for _ in range(a.prompt_tokens - 1)] for _ in range(a.requests)]
     out, lock, sem = [], threading.Lock(), threading.Semaphore(a.concurrency)
     threads = []
