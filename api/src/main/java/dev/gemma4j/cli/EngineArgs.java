@@ -46,6 +46,10 @@ final class EngineArgs {
     @Option(names = {"-b", "--batch"}, paramLabel = "N", description = "Prompt tokens evaluated together (default: 128).")
     Integer batch;
 
+    @Option(names = "--batch-invariant", negatable = true,
+        description = "Compute every row the same way whatever shares its batch (reproducible greedy output under load; `serve` turns it on, others default off).")
+    Boolean batchInvariant;
+
     /** Engine options for a model whose sessions need {@code needed} tokens. */
     EngineOptions options(Gemma4Config cfg, int needed) {
         int ctx;
@@ -70,7 +74,7 @@ final class EngineArgs {
         if (b < 1) {
             throw new BadInputException("--batch must be at least 1");
         }
-        return new EngineOptions(ctx, kv, th, b);
+        return new EngineOptions(ctx, kv, th, b, batchInvariant != null && batchInvariant);
     }
 
     /** The named profile with {@code --device} applied; {@code cpu} works without any profile files. */

@@ -56,7 +56,7 @@ public final class CpuEngine implements Engine {
             maxCols = Math.max(maxCols, Math.max(l.headCount() * l.headDim(), Math.max(l.ffnWidth(), l.expertFfnWidth())));
         }
         this.pool = new WorkerPool(options.threads());
-        this.mm = new MatMul(pool, maxCols, 2 * Math.max(cfg.expertCount(), 4) + 8);
+        this.mm = new MatMul(pool, maxCols, 2 * Math.max(cfg.expertCount(), 4) + 8, options.batchInvariant());
         this.buf = new Buffers(cfg, rows, options.contextLength(), options.threads());
         this.batch = new Batch(rows);
         this.logitRow = new int[rows];

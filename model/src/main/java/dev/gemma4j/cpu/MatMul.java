@@ -15,6 +15,10 @@ import jdk.incubator.vector.VectorSpecies;
  * decoded once, into a small per-worker tile, and dotted with every activation row, so the weights are
  * streamed once per batch rather than once per token.
  * <p>
+ * With {@code batchInvariant} a single activation row goes through the tile path too, so that each row is
+ * reduced in one order ({@link #dot1}'s) whether it is alone or one of many: the format's own dot kernel sums
+ * in another order, which would make a sequence's results depend on what shares its batch.
+ * <p>
  * Activations are first rounded the way llama.cpp rounds them for the weight's type
  * ({@link ActivationRounding}), so that results agree with it closely whatever the format.
  */
@@ -23,6 +27,7 @@ final class MatMul {
     static final int TILE_ROWS = 4;
 
     private final WorkerPool pool;
+    private final boolean batchInvariant;
     private final float[][] tiles;
     private final WorkerPool.Body body = this::task;
 
@@ -43,7 +48,12 @@ final class MatMul {
     private int jobs;
 
     MatMul(WorkerPool pool, int maxCols, int maxJobs) {
+        this(pool, maxCols, maxJobs, false);
+    }
+
+    MatMul(WorkerPool pool, int maxCols, int maxJobs, boolean batchInvariant) {
         this.pool = pool;
+        this.batchInvariant = batchInvariant;
         tiles = new float[pool.threads()][TILE_ROWS * maxCols];
         w = new Matrix[maxJobs];
         x = new float[maxJobs][];
@@ -180,7 +190,7 @@ final class MatMul {
         float[] xs = x[j];
         float[] ys = y[j];
         int cols = m.cols();
-        if (n[j] == 1) {
+        if (n[j] == 1 && !batchInvariant) {
             int xo = xOff[j];
             int yo = yOff[j];
             for (int r = r0; r < r1; r++) {
