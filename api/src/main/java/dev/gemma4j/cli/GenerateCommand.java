@@ -15,6 +15,7 @@ import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.gguf.GgufValue;
 import dev.gemma4j.gguf.GgufValueType;
 import dev.gemma4j.model.Gemma4Config;
+import dev.gemma4j.model.Gemma4Gguf;
 import dev.gemma4j.sampling.Sampler;
 import dev.gemma4j.sampling.SamplerConfig;
 import dev.gemma4j.sampling.StopTokens;
@@ -237,7 +238,7 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     static Gemma4ChatTemplate chatTemplate(GgufFile gguf) {
-        GgufValue v = gguf.get("tokenizer.chat_template");
+        GgufValue v = gguf.get(Gemma4Gguf.KEY_CHAT_TEMPLATE);
         if (v == null || v.type() != GgufValueType.STRING) {
             return Gemma4ChatTemplate.official();
         }
