@@ -299,11 +299,15 @@ public final class Scheduler implements AutoCloseable {
                 scores[e.getKey()] += e.getValue();
             }
         }
-        int token;
+        int token = -1;
         boolean goOn;
         try {
-            token = s.seq.choose(scores);
-            goOn = token >= 0;
+            // max_tokens 0: the sequence has ended before its first token (the prompt was still evaluated)
+            goOn = s.seq.finishReason() == null;
+            if (goOn) {
+                token = s.seq.choose(scores);
+                goOn = token >= 0;
+            }
             if (goOn) {
                 long now = System.nanoTime();
                 if (s.seq.generated() == 1) {

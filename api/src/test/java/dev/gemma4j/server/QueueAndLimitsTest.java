@@ -169,6 +169,29 @@ class QueueAndLimitsTest {
     }
 
     @Test
+    void healthSaysLoadingUntilTheModelIsReady() throws Exception {
+        GemmaServer server = GemmaServer.start(ServerOptions.defaults());
+        try (Http http = new Http(server.uri())) {
+            ServeApiTest.assertError(http.get("/health"), 503, "unavailable_error", null);
+            Http.Reply models = http.get("/v1/models");
+            ServeApiTest.assertError(models, 503, "server_error", null);
+            assertEquals("loading", models.json().get("error").get("code").asText());
+            server.load(() -> {
+                try {
+                    GgufFile g = GgufFile.open(TestModels.tiny());
+                    return new ModelHost(g, Engines.open(g, new EngineOptions(128, KvCacheType.F32, 1, 64, true), Profile.cpu()),
+                        List.of(), "cpu");
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            assertEquals(200, http.get("/health").status());
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
     void apiKeyGuardsTheApiButNotHealth() throws Exception {
         try (GemmaServer s = TestModels.start(ServerOptions.defaults().withApiKey("s3cret").withMaxBodyBytes(2048), 128);
              Http anon = new Http(s.uri()); Http wrong = new Http(s.uri(), "s3cres"); Http ok = new Http(s.uri(), "s3cret")) {

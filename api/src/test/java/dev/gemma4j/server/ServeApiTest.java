@@ -389,6 +389,11 @@ class ServeApiTest {
         assertError(http.get("/v1/nothing"), 404, "invalid_request_error", null);
         assertError(http.post("/v1/completions", "{\"max_tokens\":1}"), 400, "invalid_request_error", "prompt");
         assertError(http.post("/detokenize", "{\"tokens\":[-1]}"), 400, "invalid_request_error", "tokens");
+        // max_tokens 0: no tokens, finish_reason length
+        Http.Reply zero = http.post(url, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":0}");
+        assertEquals(200, zero.status(), zero.text());
+        assertEquals("length", zero.json().get("choices").get(0).get("finish_reason").asText());
+        assertEquals(0, zero.json().get("usage").get("completion_tokens").asInt());
         // unknown fields are ignored
         assertEquals(200, http.post(url, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":1,\"whatever\":{}}").status());
     }
