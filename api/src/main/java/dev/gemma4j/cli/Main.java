@@ -1,18 +1,52 @@
 package dev.gemma4j.cli;
 
+import dev.gemma4j.hub.HubSettings;
+import dev.gemma4j.hub.ModelResolver;
+import dev.gemma4j.hub.Progress;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
  * The {@code gemma} command line. Exit codes: 0 success, 2 bad input (a clear one-line message on
  * stderr), 1 internal failure.
+ *
+ * <p>The environment is read here and nowhere else: {@link #Main()} takes the process's
+ * ({@code GEMMA_HOME}, {@code HF_ENDPOINT}, {@code HF_TOKEN}, whether the console is a terminal) and
+ * subcommands get it as values through this object; tests build a {@code Main} with their own.
  */
 @Command(name = "gemma", mixinStandardHelpOptions = true, version = "gemma4j 0.1.0",
     description = "Gemma 4 inference runtime for the JVM.",
     subcommands = {InspectCommand.class, SynthCommand.class, TokenizeCommand.class, RenderCommand.class,
         GenerateCommand.class, LogitsCommand.class, BenchCommand.class, ChatCommand.class,
+        PullCommand.class, ListCommand.class, RmCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
+    /** How often a pull prints a progress line when the output is not a terminal. */
+    static final Duration PLAIN_PROGRESS_EVERY = Duration.ofSeconds(5);
+
+    private final HubSettings hub;
+    private final boolean terminal;
+    private final Duration progressEvery;
+
+    /** The process's settings: its environment and console. */
+    public Main() {
+        this(HubSettings.fromEnvironment(System.getenv(), Path.of(System.getProperty("user.home"))),
+            System.console() != null && System.console().isTerminal(), PLAIN_PROGRESS_EVERY);
+    }
+
+    /**
+     * @param terminal      whether progress may redraw a bar in place (else plain lines)
+     * @param progressEvery the least time between plain progress lines
+     */
+    public Main(HubSettings hub, boolean terminal, Duration progressEvery) {
+        this.hub = hub;
+        this.terminal = terminal;
+        this.progressEvery = progressEvery;
+    }
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -23,5 +57,18 @@ public final class Main {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler(new CliErrors());
         return cl.execute(args);
+    }
+
+    HubSettings hub() {
+        return hub;
+    }
+
+    ModelResolver resolver() {
+        return ModelResolver.of(hub);
+    }
+
+    /** Progress of a pull, written to {@code out} (commands give their stderr). */
+    Progress progress(PrintWriter out) {
+        return new Progress(out, terminal, progressEvery, System::nanoTime);
     }
 }
