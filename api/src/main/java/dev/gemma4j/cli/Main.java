@@ -29,23 +29,34 @@ public final class Main {
     static final Duration PLAIN_PROGRESS_EVERY = Duration.ofSeconds(5);
 
     private final HubSettings hub;
-    private final boolean terminal;
+    private final PrintWriter terminal;
     private final Duration progressEvery;
 
     /** The process's settings: its environment and console. */
     public Main() {
-        this(HubSettings.fromEnvironment(System.getenv(), Path.of(System.getProperty("user.home"))),
-            System.console() != null && System.console().isTerminal(), PLAIN_PROGRESS_EVERY);
+        this(HubSettings.fromEnvironment(System.getenv(), Path.of(System.getProperty("user.home"))), terminal(), PLAIN_PROGRESS_EVERY);
     }
 
     /**
-     * @param terminal      whether progress may redraw a bar in place (else plain lines)
+     * @param terminal      where a progress bar may be redrawn in place, or null (then progress is plain
+     *                      lines on the command's stderr)
      * @param progressEvery the least time between plain progress lines
      */
-    public Main(HubSettings hub, boolean terminal, Duration progressEvery) {
+    public Main(HubSettings hub, PrintWriter terminal, Duration progressEvery) {
         this.hub = hub;
         this.terminal = terminal;
         this.progressEvery = progressEvery;
+    }
+
+    /**
+     * The console's writer when stdin and stdout are a terminal. The bar goes there rather than to
+     * stderr: the ./gemma launcher passes stderr through a line filter, which would hold a bar redrawn
+     * with carriage returns until its end; and with stdout redirected there is no console, so a bar
+     * never lands in a file of results.
+     */
+    private static PrintWriter terminal() {
+        java.io.Console c = System.console();
+        return c != null && c.isTerminal() ? c.writer() : null;
     }
 
     public static void main(String[] args) {
@@ -67,8 +78,9 @@ public final class Main {
         return ModelResolver.of(hub);
     }
 
-    /** Progress of a pull, written to {@code out} (commands give their stderr). */
-    Progress progress(PrintWriter out) {
-        return new Progress(out, terminal, progressEvery, System::nanoTime);
+    /** Progress of a pull: a bar on the terminal, else plain lines on {@code err} (the command's stderr). */
+    Progress progress(PrintWriter err) {
+        return terminal != null ? new Progress(terminal, true, progressEvery, System::nanoTime)
+            : new Progress(err, false, progressEvery, System::nanoTime);
     }
 }

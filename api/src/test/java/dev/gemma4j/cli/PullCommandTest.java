@@ -101,7 +101,7 @@ class PullCommandTest {
     }
 
     Main main(String token) {
-        return new Main(new HubSettings(home, hub.endpoint(), token), false, Duration.ofDays(1));
+        return new Main(new HubSettings(home, hub.endpoint(), token), null, Duration.ofDays(1));
     }
 
     Run run(String... args) {
@@ -308,7 +308,7 @@ class PullCommandTest {
     @Test
     void progressIsPlainPeriodicLinesWhenNotOnATerminal() {
         hub.slow(10);
-        Run r = run(new Main(new HubSettings(home, hub.endpoint(), null), false, Duration.ofMillis(50)), "pull", REPO + ":Q8_0");
+        Run r = run(new Main(new HubSettings(home, hub.endpoint(), null), null, Duration.ofMillis(50)), "pull", REPO + ":Q8_0");
         assertEquals(0, r.exit(), r.err());
         Pattern line = Pattern.compile("pull tiny-Q8_0\\.gguf: ([0-9.]+ [KMG]?i?B) / ([0-9.]+ [KMG]?i?B) +(\\d+)%, [0-9.]+ [KMG]?i?B/s, (ETA [0-9:-]+|done)");
         List<Integer> percents = new ArrayList<>();
