@@ -61,7 +61,8 @@ final class EngineArgs {
      */
     Path modelPath() throws IOException {
         if (resolved == null) {
-            Main main = (Main) mixee.root().userObject();
+            // the settings of the Main this command runs under; a command run on its own gets the process's
+            Main main = mixee.root().userObject() instanceof Main m ? m : new Main();
             resolved = main.resolver().resolve(model, main.progress(mixee.commandLine().getErr()));
         }
         return resolved;

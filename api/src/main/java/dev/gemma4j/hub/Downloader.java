@@ -66,6 +66,8 @@ public final class Downloader {
                 return Outcome.REUSED; // only a verified file ever gets this name
             }
             Path part = partOf(target);
+            // SHA-256 of the part's bytes as they are written, so a file of many GB is not read a second time to check it
+            Hash hash = new Hash();
             boolean resumed = false;
             IOException last = null;
             for (int attempt = 1; attempt <= attempts; attempt++) {
@@ -79,7 +81,7 @@ public final class Downloader {
                     progress.note("resuming " + file.path() + " at " + Progress.bytes(have) + " of " + Progress.bytes(file.size()));
                 }
                 try {
-                    transfer(repo, commit, file, part, have, progress);
+                    transfer(repo, commit, file, part, have, hash, progress);
                     last = null;
                     break;
                 } catch (HubException e) {
@@ -97,13 +99,59 @@ public final class Downloader {
                 throw HubException.failure("download of " + file.path() + " failed after " + attempts + " attempts ("
                     + HubClient.describe(last) + "); the part is kept, pull again to continue", last);
             }
-            verify(file, part);
+            if (file.sha256() != null && hash.hashed == file.size() && Files.size(part) == file.size()) {
+                check(file, part, "SHA-256", hash.md.digest());
+            } else {
+                verify(file, part);
+            }
             Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return resumed ? Outcome.RESUMED : Outcome.DOWNLOADED;
         }
     }
 
-    private void transfer(String repo, String commit, HubFile file, Path part, long have, Progress progress) throws IOException {
+    /** A running SHA-256 and how many leading bytes of the part it covers. */
+    private static final class Hash {
+        final MessageDigest md = sha256();
+        long hashed;
+
+        /** Makes the digest cover exactly the part's first {@code n} bytes, reading them if it does not already. */
+        void coverPrefix(Path part, long n) throws IOException {
+            if (hashed == n) {
+                return;
+            }
+            md.reset();
+            hashed = 0;
+            if (n == 0) {
+                return;
+            }
+            try (InputStream in = Files.newInputStream(part)) {
+                byte[] buf = new byte[BUFFER];
+                while (hashed < n) {
+                    int r = in.read(buf, 0, (int) Math.min(buf.length, n - hashed));
+                    if (r < 0) {
+                        throw new IOException(part + " is shorter than " + n + " bytes");
+                    }
+                    md.update(buf, 0, r);
+                    hashed += r;
+                }
+            }
+        }
+
+        void update(byte[] b, int n) {
+            md.update(b, 0, n);
+            hashed += n;
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void transfer(String repo, String commit, HubFile file, Path part, long have, Hash hash, Progress progress) throws IOException {
         if (have == file.size()) {
             return; // an earlier pull got every byte but stopped before the check
         }
@@ -122,6 +170,7 @@ public final class Downloader {
             } else {
                 start = 0; // a server that ignores Range sends the whole file
             }
+            hash.coverPrefix(part, start);
             progress.start(file.path(), file.size(), start);
             StandardOpenOption mode = start == 0 ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND;
             long done = start;
@@ -137,6 +186,7 @@ public final class Downloader {
                         throw HubException.failure("the hub sent more than the " + file.size() + " bytes of " + file.path());
                     }
                     out.write(buf, 0, n);
+                    hash.update(buf, n);
                     done += n;
                     progress.update(done);
                 }
@@ -218,27 +268,27 @@ public final class Downloader {
      * bytes from before the restart are checked the same way as the new ones).
      */
     static void verify(HubFile file, Path part) throws IOException {
-        String want;
-        String got;
-        String kind = file.sha256() != null ? "SHA-256" : "git blob id";
         if (file.sha256() != null) {
-            want = file.sha256().toLowerCase(Locale.ROOT);
-            got = digest(part, "SHA-256", null);
+            check(file, part, "SHA-256", digest(part, "SHA-256", null));
         } else if (file.gitSha1() != null) {
-            want = file.gitSha1().toLowerCase(Locale.ROOT);
             // a git blob id is the SHA-1 of "blob SIZE\0" followed by the content
-            got = digest(part, "SHA-1", ("blob " + Files.size(part) + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        } else {
-            return;
+            byte[] header = ("blob " + Files.size(part) + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            check(file, part, "git blob id", digest(part, "SHA-1", header));
         }
-        if (!want.equals(got)) {
+    }
+
+    /** Compares {@code got} with the hub's id; a mismatch deletes the part (its bytes cannot be trusted to resume from). */
+    private static void check(HubFile file, Path part, String kind, byte[] got) throws IOException {
+        String want = (file.sha256() != null ? file.sha256() : file.gitSha1()).toLowerCase(Locale.ROOT);
+        String hex = HexFormat.of().formatHex(got);
+        if (!want.equals(hex)) {
             Files.deleteIfExists(part);
-            throw HubException.failure(file.path() + " is corrupt: its " + kind + " is " + got + ", the hub says " + want
+            throw HubException.failure(file.path() + " is corrupt: its " + kind + " is " + hex + ", the hub says " + want
                 + "; the partial download was deleted, pull again");
         }
     }
 
-    private static String digest(Path p, String algorithm, byte[] prefix) throws IOException {
+    private static byte[] digest(Path p, String algorithm, byte[] prefix) throws IOException {
         MessageDigest md;
         try {
             md = MessageDigest.getInstance(algorithm);
@@ -255,7 +305,7 @@ public final class Downloader {
                 md.update(buf, 0, n);
             }
         }
-        return HexFormat.of().formatHex(md.digest());
+        return md.digest();
     }
 
     private void pause(int attempt) throws IOException {

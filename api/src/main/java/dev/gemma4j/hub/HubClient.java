@@ -25,6 +25,8 @@ import java.util.Optional;
 public final class HubClient {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_REDIRECTS = 10;
+    // until the response headers arrive; a body that stops arriving is the downloader's watchdog's business
+    private static final Duration HEADERS_TIMEOUT = Duration.ofSeconds(60);
 
     private final URI endpoint;
     private final String token;
@@ -95,7 +97,7 @@ public final class HubClient {
         URI uri = URI.create(base() + "/" + repo + "/resolve/" + encode(commit) + p);
         URI hub = uri;
         for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
-            HttpRequest.Builder b = sameOrigin(uri, hub) ? request(uri) : HttpRequest.newBuilder(uri).header("User-Agent", userAgent());
+            HttpRequest.Builder b = sameOrigin(uri, hub) ? request(uri) : HttpRequest.newBuilder(uri).header("User-Agent", userAgent()).timeout(HEADERS_TIMEOUT);
             if (from > 0) {
                 b.header("Range", "bytes=" + from + "-");
             }
@@ -129,7 +131,7 @@ public final class HubClient {
     }
 
     private HttpRequest.Builder request(URI uri) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri).header("User-Agent", userAgent());
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).header("User-Agent", userAgent()).timeout(HEADERS_TIMEOUT);
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
         }
