@@ -63,14 +63,15 @@ public final class HubClient {
             throw HubException.failure("the hub at " + endpoint + " answered " + uri + " with something that is not JSON");
         }
         String commit = root.path("sha").asText(null);
-        if (commit == null || commit.isEmpty()) {
-            throw HubException.failure("the hub's answer for " + repo + "@" + revision + " has no commit sha");
+        // the commit names a folder of the cache: only a plain id will do
+        if (commit == null || !commit.matches("[0-9A-Za-z]{7,64}")) {
+            throw HubException.failure("the hub's answer for " + repo + "@" + revision + " has no usable commit sha ('" + commit + "')");
         }
         List<HubFile> files = new ArrayList<>();
         for (JsonNode s : root.path("siblings")) {
             String path = s.path("rfilename").asText(null);
-            if (path == null) {
-                continue;
+            if (!HubFile.safePath(path)) {
+                continue; // nothing a pull could write inside the cache
             }
             JsonNode lfs = s.path("lfs");
             long size = lfs.has("size") ? lfs.get("size").asLong() : s.path("size").asLong(-1);

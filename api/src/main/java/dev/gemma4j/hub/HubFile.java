@@ -7,12 +7,25 @@ package dev.gemma4j.hub;
  */
 public record HubFile(String path, long size, String sha256, String gitSha1) {
     public HubFile {
-        if (path == null || path.isEmpty() || path.startsWith("/") || path.contains("..") || path.contains("\\")) {
+        if (!safePath(path)) {
             throw new IllegalArgumentException("unsafe file path in a repository listing: '" + path + "'");
         }
         if (size < 0) {
             throw new IllegalArgumentException("negative size for " + path);
         }
+    }
+
+    /** A relative path of plain segments: nothing that could step outside the folder it is resolved against. */
+    public static boolean safePath(String path) {
+        if (path == null || path.isEmpty() || path.startsWith("/") || path.contains("\\") || path.indexOf('\0') >= 0) {
+            return false;
+        }
+        for (String seg : path.split("/", -1)) {
+            if (seg.isEmpty() || seg.equals(".") || seg.equals("..")) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The last path component. */

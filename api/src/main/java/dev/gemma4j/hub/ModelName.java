@@ -42,8 +42,8 @@ public record ModelName(String repo, String revision, String selector) {
         if (!forced && m.group("sel") == null && m.group("rev") == null && repo.toLowerCase(java.util.Locale.ROOT).endsWith(".gguf")) {
             return Optional.empty();
         }
-        if (repo.contains("..") || (m.group("rev") != null && m.group("rev").contains(".."))
-            || (m.group("sel") != null && (m.group("sel").contains("..") || m.group("sel").endsWith("/")))) {
+        if (repo.contains("..") || (m.group("rev") != null && !HubFile.safePath(m.group("rev")))
+            || (m.group("sel") != null && !HubFile.safePath(m.group("sel")))) {
             return Optional.empty(); // never a path that climbs out of the cache
         }
         return Optional.of(new ModelName(repo, m.group("rev"), m.group("sel")));

@@ -165,9 +165,13 @@ class PullCommandTest {
         assertEquals(null, cdn.get(0).range());
         long half = q8.length / 2;
         assertEquals(half, cdn.get(0).bytesSent());
-        assertEquals("bytes=" + half + "-", cdn.get(1).range());
+        // the second request asks for what the first did not deliver (a reset connection may lose a little of the half sent)
+        Matcher range = Pattern.compile("bytes=(\\d+)-").matcher(cdn.get(1).range());
+        assertTrue(range.matches(), cdn.get(1).range());
+        long from = Long.parseLong(range.group(1));
+        assertTrue(from > 0 && from <= half, "resumed at " + from);
         assertEquals(206, cdn.get(1).status());
-        assertEquals(q8.length, hub.bytesServed(), "every byte sent once");
+        assertEquals(q8.length - from, cdn.get(1).bytesSent(), "only the rest is sent again");
         assertTrue(r.err().contains("connection lost on tiny-Q8_0.gguf"), r.err());
         assertTrue(r.err().contains("resuming tiny-Q8_0.gguf at "), r.err());
     }
@@ -420,9 +424,10 @@ class PullCommandTest {
             () -> once.pull(name, dev.gemma4j.hub.Progress.silent()));
         assertFalse(e.badInput());
         assertTrue(e.getMessage().contains("the part is kept, pull again to continue"), e.getMessage());
-        assertEquals(q4.length / 2, Files.size(cached("tiny-Q4_K_M.gguf.part")));
+        long kept = Files.size(cached("tiny-Q4_K_M.gguf.part"));
+        assertTrue(kept > 0 && kept <= q4.length / 2, "kept " + kept);
         assertEquals(0, once.pull(name, dev.gemma4j.hub.Progress.silent()).paths().size() - 1);
-        assertEquals("bytes=" + q4.length / 2 + "-", cdn().get(1).range());
+        assertEquals("bytes=" + kept + "-", cdn().get(1).range());
         assertArrayEquals(q4, Files.readAllBytes(cached("tiny-Q4_K_M.gguf")));
     }
 
@@ -439,7 +444,7 @@ class PullCommandTest {
         assertTrue(System.nanoTime() - t0 < 20_000_000_000L, "the stall was cut short, not waited out");
         assertArrayEquals(q8, Files.readAllBytes(cached("tiny-Q8_0.gguf")));
         assertTrue(log.toString().contains("no data for 0 s"), log.toString());
-        assertEquals("bytes=" + q8.length / 2 + "-", cdn().get(1).range());
+        assertEquals("bytes=" + q8.length / 2 + "-", cdn().get(1).range(), "a silent connection loses nothing it delivered");
         assertFalse(Thread.currentThread().isInterrupted(), "the watchdog's interrupt does not leak");
     }
 

@@ -40,9 +40,15 @@ class ModelFilesTest {
         assertEquals("main", ModelName.parse("o/r").orElseThrow().revisionOrDefault());
         assertTrue(ModelName.parse("o/r:x.GGUF").orElseThrow().selectsFile());
         // paths and nonsense are not names
-        for (String s : List.of("/tmp/a/b", "./a/b", "a", "a/b/c", "models/tiny.gguf", "o/r:", "o/r@", "o/../r", "o/r:../x.gguf", "", "C:\\m\\x.gguf")) {
+        for (String s : List.of("/tmp/a/b", "./a/b", "a", "a/b/c", "models/tiny.gguf", "o/r:", "o/r@", "o/../r", "o/r:../x.gguf", "o/r:a/../../x.gguf", "", "C:\\m\\x.gguf")) {
             assertTrue(ModelName.parse(s).isEmpty(), s);
         }
+        assertEquals("m..Q4_K_M.gguf", ModelName.parse("o/r:m..Q4_K_M.gguf").orElseThrow().selector(), "dots inside a name are fine");
+        assertTrue(ModelName.parse("o/r@a/../b").isEmpty());
+        assertTrue(ModelName.parse("o/r:a//b.gguf").isEmpty());
+        assertFalse(HubFile.safePath("a/../b.gguf"));
+        assertFalse(HubFile.safePath("/etc/passwd"));
+        assertTrue(HubFile.safePath("BF16/m..x-00001-of-00002.gguf"));
         // hf: forces the name reading even for a repository called *.gguf
         assertEquals("x/y.gguf", ModelName.parse("hf:x/y.gguf").orElseThrow().repo());
         HubException e = assertThrows(HubException.class, () -> ModelName.parseOrThrow("nonsense"));
