@@ -122,4 +122,43 @@ class LauncherIT {
             assertTrue(gen.out().contains("\"finish_reason\""), gen.out());
         }
     }
+
+    @Test
+    void twoPullProcessesOfOneFileShareItThroughTheFileLock(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("m.gguf");
+        dev.gemma4j.synth.SynthModel.write(dev.gemma4j.synth.SynthModel.plan(dev.gemma4j.synth.SynthConfig.preset("tiny"),
+            dev.gemma4j.synth.SynthType.Q4_K_M, 4), model, 2);
+        byte[] bytes = Files.readAllBytes(model);
+        String commit = "c0ffee0000000000000000000000000000000002";
+        try (dev.gemma4j.hub.TestHub hub = new dev.gemma4j.hub.TestHub()) {
+            hub.repo("acme/tiny-GGUF", commit, java.util.Map.of("tiny-Q4_K_M.gguf", bytes), false);
+            hub.slow(120); // a few seconds for the file, so the second process starts while the first downloads
+            Path home = dir.resolve("home");
+            Path part = home.resolve("models/acme/tiny-GGUF").resolve(commit).resolve("tiny-Q4_K_M.gguf.part");
+            java.util.Map<String, String> env = java.util.Map.of("HF_ENDPOINT", hub.endpoint().toString(), "GEMMA_HOME", home.toString());
+            java.util.concurrent.CompletableFuture<Result> first = java.util.concurrent.CompletableFuture.supplyAsync(() -> runUnchecked(env));
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!Files.exists(part) && System.nanoTime() < deadline && !first.isDone()) {
+                Thread.sleep(20);
+            }
+            assertTrue(Files.exists(part), "the first pull started downloading");
+            Result second = runUnchecked(env);
+            Result one = first.get();
+            assertEquals(0, one.code(), one.err());
+            assertEquals(0, second.code(), second.err());
+            assertEquals(one.out(), second.out());
+            assertTrue(second.err().contains("waiting for another pull of tiny-Q4_K_M.gguf to finish"), second.err());
+            assertTrue(second.err().contains("already in the cache"), second.err());
+            assertEquals(bytes.length, hub.bytesServed(), "downloaded once");
+            assertEquals(dev.gemma4j.hub.TestHub.sha256(bytes), dev.gemma4j.hub.TestHub.sha256(Files.readAllBytes(Path.of(one.out().strip()))));
+        }
+    }
+
+    private static Result runUnchecked(java.util.Map<String, String> env) {
+        try {
+            return run(null, env, "pull", "acme/tiny-GGUF:Q4_K_M");
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }
