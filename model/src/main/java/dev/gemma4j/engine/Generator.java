@@ -1,5 +1,6 @@
 package dev.gemma4j.engine;
 
+import dev.gemma4j.sampling.LogitsProcessor;
 import dev.gemma4j.sampling.Sampler;
 import dev.gemma4j.sampling.StopTokens;
 import java.util.Arrays;
@@ -63,6 +64,16 @@ public final class Generator {
      */
     public static Result generate(Engine engine, Session session, int[] prompt, Sampler sampler, StopTokens stops,
                                   int maxTokens, TokenListener listener) {
+        return generate(engine, session, prompt, sampler, stops, maxTokens, null, listener);
+    }
+
+    /**
+     * As {@link #generate(Engine, Session, int[], Sampler, StopTokens, int, TokenListener)}, with an optional
+     * {@code processor} (null: none) that sees the logits before each sampling step and each generated token,
+     * e.g. a JSON-schema constraint.
+     */
+    public static Result generate(Engine engine, Session session, int[] prompt, Sampler sampler, StopTokens stops,
+                                  int maxTokens, LogitsProcessor processor, TokenListener listener) {
         float[] logits = new float[engine.config().vocabSize()];
         for (int t : prompt) {
             sampler.accept(t);
@@ -74,6 +85,9 @@ public final class Generator {
         int n = 0;
         FinishReason reason = FinishReason.LENGTH;
         while (n < out.length) {
+            if (processor != null) {
+                processor.process(logits);
+            }
             int next = sampler.sample(logits);
             if (stops.isStop(next)) {
                 reason = FinishReason.STOP;
@@ -81,6 +95,9 @@ public final class Generator {
             }
             out[n++] = next;
             sampler.accept(next);
+            if (processor != null) {
+                processor.accept(next);
+            }
             if (listener != null && !listener.onToken(next)) {
                 reason = FinishReason.CANCELLED;
                 break;
