@@ -104,9 +104,9 @@ public final class JsonConstraint implements LogitsProcessor {
             return;
         }
         JsonAutomaton.Frame[] state = matcher.state();
-        if (state.length == 1 && state[0] instanceof JsonAutomaton.Str s && s.esc() == 0 && s.utf8() == 0) {
+        int room = plainRoom(state);
+        if (room >= 0) {
             // inside a string, at a character boundary: plain tokens are decided by their length alone
-            int room = s.node().max < 0 ? Integer.MAX_VALUE : s.node().max - s.len();
             allowPlain(room);
             walk(index.nonPlain, 0, state, 0);
         } else {
@@ -117,6 +117,21 @@ public final class JsonConstraint implements LogitsProcessor {
                 allowed[e >>> 6] |= 1L << e;
             }
         }
+    }
+
+    /**
+     * If every thread is inside a string at a character boundary, the most code points a plain token may
+     * have (the largest room of the threads: a token needs only one thread to accept it); otherwise -1.
+     */
+    private static int plainRoom(JsonAutomaton.Frame[] state) {
+        int room = -1;
+        for (JsonAutomaton.Frame f : state) {
+            if (!(f instanceof JsonAutomaton.Str s) || s.esc() != 0 || s.utf8() != 0) {
+                return -1;
+            }
+            room = Math.max(room, s.node().max < 0 ? Integer.MAX_VALUE : s.node().max - s.len());
+        }
+        return room;
     }
 
     private void allowPlain(int room) {
