@@ -14,7 +14,7 @@ final class Grammar {
     }
 
     /** A JSON value of some shape. */
-    abstract static sealed class Node permits Any, Obj, MapObj, Arr, Str, Num, Lit, Union, Ref {
+    abstract static sealed class Node permits Any, Obj, MapObj, Arr, Str, Num, Lit, Union, Ref, ToolCalls {
     }
 
     /** Any JSON value (json_object members, schemas without constraints). */
@@ -36,9 +36,16 @@ final class Grammar {
         final LitTrie keys;
         /** firstRequired[i]: index of the first required property at or after i, or props.length */
         final int[] firstRequired;
+        /** Gemma 4's dict syntax (bare keys, no whitespace) instead of JSON */
+        final boolean gemma;
 
         Obj(Property[] props) {
+            this(props, false);
+        }
+
+        Obj(Property[] props, boolean gemma) {
             this.props = props;
+            this.gemma = gemma;
             List<byte[]> k = new ArrayList<>();
             for (Property p : props) {
                 k.add(p.key());
@@ -66,20 +73,57 @@ final class Grammar {
         final int min;
         /** -1: unbounded */
         final int max;
+        /** Gemma 4's dict syntax: no whitespace */
+        final boolean gemma;
 
         Arr(Node item, int min, int max) {
+            this(item, min, max, false);
+        }
+
+        Arr(Node item, int min, int max, boolean gemma) {
             this.item = item;
             this.min = min;
             this.max = max;
+            this.gemma = gemma;
         }
     }
 
-    /** A string of {@code min..max} code points (max -1: unbounded). */
+    /**
+     * A string of {@code min..max} code points (max -1: unbounded); in Gemma 4's dict syntax (gemma) it is
+     * delimited by {@code <|"|>} and holds raw text.
+     */
     static final class Str extends Node {
         final int min;
         final int max;
+        final boolean gemma;
 
         Str(int min, int max) {
+            this(min, max, false);
+        }
+
+        Str(int min, int max, boolean gemma) {
+            this.min = min;
+            this.max = max;
+            this.gemma = gemma;
+        }
+    }
+
+    /**
+     * Gemma 4 tool calls: {@code min..max} times {@code <|tool_call>call:NAME} + the arguments dict of that
+     * tool + {@code <tool_call|>}; {@code names} holds the {@code <|tool_call>call:NAME} prefixes, whose
+     * literal index is the tool's index in {@code args}.
+     */
+    static final class ToolCalls extends Node {
+        final LitTrie names;
+        final Node[] args;
+        final LitTrie close;
+        final int min;
+        final int max;
+
+        ToolCalls(List<byte[]> prefixes, Node[] args, int min, int max) {
+            this.names = LitTrie.of(prefixes);
+            this.args = args;
+            this.close = LitTrie.of(List.of("<tool_call|>".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
             this.min = min;
             this.max = max;
         }

@@ -28,7 +28,7 @@ final class JsonAutomaton {
     }
 
     /** A stack frame; {@code parent} is null only below {@link Done}. */
-    sealed interface Frame permits Done, Value, Str, Num, Lit, Key, Obj, MapObj, Arr {
+    sealed interface Frame permits Done, Value, Str, GStr, Num, Lit, Key, Obj, MapObj, Arr, TCNext, TCName, TCClose {
     }
 
     /** The top-level value is complete; nothing may follow. */
@@ -46,6 +46,26 @@ final class JsonAutomaton {
      * (low 2 bits) and the allowed range of the next one (bits 2..), {@code esc} = escape phase.
      */
     record Str(Grammar.Str node, int len, int utf8, int esc, Frame parent) implements Frame {
+    }
+
+    /**
+     * A string in Gemma 4's dict syntax: {@code open} bytes of the opening {@code <|"|>} seen (5: inside),
+     * {@code len} code points of content, {@code utf8} as in {@link Str}, {@code tail} what the last bytes
+     * were (see {@link #gemmaString}).
+     */
+    record GStr(Grammar.Str node, int open, int len, int utf8, int tail, Frame parent) implements Frame {
+    }
+
+    /** Between tool calls: {@code count} calls done. */
+    record TCNext(Grammar.ToolCalls node, int count, Frame parent) implements Frame {
+    }
+
+    /** Inside {@code <|tool_call>call:NAME}. */
+    record TCName(Grammar.LitTrie at, Grammar.ToolCalls node, int count, Frame parent) implements Frame {
+    }
+
+    /** Inside the closing {@code <tool_call|>} of call number {@code count}. */
+    record TCClose(Grammar.LitTrie at, Grammar.ToolCalls node, int count, Frame parent) implements Frame {
     }
 
     /** Inside a number: phase and the length of the current digit run. */
@@ -128,6 +148,12 @@ final class JsonAutomaton {
                     }
                     f = l.parent();
                 }
+                case TCNext t -> {
+                    if (t.count() < t.node().min) {
+                        return false;
+                    }
+                    f = t.parent();
+                }
                 default -> {
                     return false;
                 }
@@ -142,6 +168,31 @@ final class JsonAutomaton {
             }
             case Value v -> startValue(v.node(), v.parent(), b, out);
             case Str s -> string(s, b, out);
+            case GStr s -> gemmaString(s, b, out);
+            case TCNext t -> {
+                Grammar.LitTrie c = t.count() < t.node().max ? t.node().names.child(b) : null;
+                if (c != null) {
+                    out.add(new TCName(c, t.node(), t.count(), t.parent()));
+                }
+            }
+            case TCName t -> {
+                Grammar.LitTrie c = t.at().child(b);
+                if (c != null) {
+                    out.add(new TCName(c, t.node(), t.count(), t.parent()));
+                }
+                if (t.at().terminal >= 0) {
+                    // the name is complete (it may also be the prefix of a longer one): the arguments start
+                    startValue(t.node().args[t.at().terminal],
+                        new TCClose(t.node().close, t.node(), t.count() + 1, t.parent()), b, out);
+                }
+            }
+            case TCClose t -> {
+                Grammar.LitTrie c = t.at().child(b);
+                if (c != null) {
+                    out.add(c.children.length == 0 ? new TCNext(t.node(), t.count(), t.parent())
+                        : new TCClose(c, t.node(), t.count(), t.parent()));
+                }
+            }
             case Num n -> number(n, b, out);
             case Lit l -> literal(l, b, out);
             case Key k -> key(k, b, out);
@@ -182,10 +233,13 @@ final class JsonAutomaton {
                 }
             }
             case Grammar.Str s -> {
-                if (b == '"') {
+                if (b == '"' && !s.gemma) {
                     out.add(new Str(s, 0, 0, E_NONE, parent));
+                } else if (b == '<' && s.gemma) {
+                    out.add(new GStr(s, 1, 0, 0, T_NONE, parent));
                 }
             }
+            case Grammar.ToolCalls t -> step(new TCNext(t, 0, parent), b, out);
             case Grammar.Num n -> number(new Num(n.integer, N_START, 0, parent), b, out);
             case Grammar.Lit l -> literal(new Lit(l.root, parent), b, out);
             case Grammar.Union u -> {
@@ -277,6 +331,90 @@ final class JsonAutomaton {
                 }
             }
             default -> throw new IllegalStateException("escape phase " + s.esc());
+        }
+    }
+
+    private static final byte[] GEMMA_QUOTE = "<|\"|>".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    // what the last bytes of a Gemma string were
+    private static final int T_NONE = 0;   // nothing special
+    private static final int T_PIPE = 1;   // content ended with '|' (so '>' may not follow)
+    private static final int T_LT = 2;     // a '<' not yet known to be content or the closing quote
+    private static final int T_CLOSE2 = 3; // "<|" seen: only the closing quote may follow
+    private static final int T_CLOSE3 = 4; // "<|\""
+    private static final int T_CLOSE4 = 5; // "<|\"|"
+
+    /**
+     * A string of Gemma 4's dict syntax: {@code <|"|>}, raw text, {@code <|"|>}. The text may not contain
+     * {@code <|} or {@code |>}, so that it can never hold the closing quote nor be mistaken for a marker token
+     * such as {@code <tool_call|>}; it may hold quotes, backslashes, newlines and tabs (the parser escapes
+     * them), no other control characters.
+     */
+    private static void gemmaString(GStr s, int b, List<Frame> out) {
+        if (s.open() < GEMMA_QUOTE.length) {
+            if (b == GEMMA_QUOTE[s.open()]) {
+                out.add(new GStr(s.node(), s.open() + 1, 0, 0, T_NONE, s.parent()));
+            }
+            return;
+        }
+        if (s.utf8() != 0) {
+            int range = s.utf8() >>> 2;
+            int lo = range == R_E0 ? 0xA0 : range == R_F0 ? 0x90 : 0x80;
+            int hi = range == R_ED ? 0x9F : range == R_F4 ? 0x8F : 0xBF;
+            if (b >= lo && b <= hi) {
+                out.add(new GStr(s.node(), s.open(), s.len(), (s.utf8() & 3) - 1, T_NONE, s.parent()));
+            }
+            return;
+        }
+        int tail = s.tail();
+        switch (tail) {
+            case T_CLOSE2, T_CLOSE3 -> {
+                if (b == GEMMA_QUOTE[tail == T_CLOSE2 ? 2 : 3]) {
+                    out.add(new GStr(s.node(), s.open(), s.len(), 0, tail + 1, s.parent()));
+                }
+                return;
+            }
+            case T_CLOSE4 -> {
+                if (b == '>' && s.len() >= s.node().min) {
+                    out.add(s.parent());
+                }
+                return;
+            }
+            case T_LT -> {
+                if (b == '|') {
+                    out.add(new GStr(s.node(), s.open(), s.len(), 0, T_CLOSE2, s.parent()));
+                    return;
+                }
+            }
+            default -> {
+            }
+        }
+        // the pending '<' (if any) turns out to be text
+        int len = s.len() + (tail == T_LT ? 1 : 0);
+        int max = s.node().max;
+        if (b == '<') {
+            if (max < 0 || len <= max) {
+                out.add(new GStr(s.node(), s.open(), len, 0, T_LT, s.parent()));
+            }
+            return;
+        }
+        if (max >= 0 && len + 1 > max) {
+            return;
+        }
+        if (b == '>' && tail == T_PIPE) {
+            return;
+        }
+        int next = b == '|' ? T_PIPE : T_NONE;
+        if (b >= 0x20 && b < 0x80 || b == '\n' || b == '\t') {
+            out.add(new GStr(s.node(), s.open(), len + 1, 0, next, s.parent()));
+        } else if (b >= 0xC2 && b <= 0xDF) {
+            out.add(new GStr(s.node(), s.open(), len + 1, 1, T_NONE, s.parent()));
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            int range = b == 0xE0 ? R_E0 : b == 0xED ? R_ED : R_ANY;
+            out.add(new GStr(s.node(), s.open(), len + 1, 2 | range << 2, T_NONE, s.parent()));
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            int range = b == 0xF0 ? R_F0 : b == 0xF4 ? R_F4 : R_ANY;
+            out.add(new GStr(s.node(), s.open(), len + 1, 3 | range << 2, T_NONE, s.parent()));
         }
     }
 
@@ -396,7 +534,7 @@ final class JsonAutomaton {
     }
 
     private static void object(Obj o, int b, List<Frame> out) {
-        int w = whitespace(o.ws(), b);
+        int w = o.node().gemma ? -2 : whitespace(o.ws(), b); // Gemma's dict syntax: no whitespace at all
         if (w >= 0) {
             out.add(new Obj(o.node(), o.next(), o.phase(), w, o.parent()));
             return;
@@ -412,15 +550,11 @@ final class JsonAutomaton {
                     out.add(o.parent());
                 } else if (b == ',' && o.phase() == AFTER_VALUE && o.next() < n) {
                     out.add(new Obj(node, o.next(), AFTER_COMMA, 0, o.parent()));
-                } else if (b == '"' && o.phase() == OPEN && n > 0) {
-                    key(new Key(node.keys, o), b, out);
+                } else if (o.phase() == OPEN && n > 0) {
+                    key(new Key(node.keys, o), b, out); // the key trie knows how keys start ('"' in JSON)
                 }
             }
-            case AFTER_COMMA -> {
-                if (b == '"') {
-                    key(new Key(node.keys, o), b, out);
-                }
-            }
+            case AFTER_COMMA -> key(new Key(node.keys, o), b, out);
             case AFTER_KEY -> {
                 if (b == ':') {
                     out.add(new Obj(node, o.next(), AFTER_COLON, 0, o.parent()));
@@ -466,7 +600,7 @@ final class JsonAutomaton {
     }
 
     private static void array(Arr a, int b, List<Frame> out) {
-        int w = whitespace(a.ws(), b);
+        int w = a.node().gemma ? -2 : whitespace(a.ws(), b);
         if (w >= 0) {
             out.add(new Arr(a.node(), a.count(), a.phase(), w, a.parent()));
             return;

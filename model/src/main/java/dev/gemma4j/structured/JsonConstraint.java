@@ -19,6 +19,8 @@ import java.util.List;
 public final class JsonConstraint implements LogitsProcessor {
     private final TokenIndex index;
     private final JsonMatcher matcher;
+    /** whether the grammar may use marker tokens (Gemma's tool-call syntax); JSON never does */
+    private final boolean markers;
     private final long[] allowed;
     /** reused successor lists, one per trie depth */
     private final List<List<JsonAutomaton.Frame>> scratch = new ArrayList<>();
@@ -27,6 +29,7 @@ public final class JsonConstraint implements LogitsProcessor {
     public JsonConstraint(TokenIndex index, JsonGrammar grammar) {
         this.index = index;
         this.matcher = grammar.matcher();
+        this.markers = grammar.usesMarkers;
         this.allowed = new long[(index.vocabSize + 63) >>> 6];
     }
 
@@ -70,7 +73,8 @@ public final class JsonConstraint implements LogitsProcessor {
             return;
         }
         byte[] b = token >= 0 && token < index.vocabSize ? index.bytes[token] : null;
-        if (b == null || b.length == 0 || !matcher.advance(b)) {
+        boolean marker = b != null && (index.markers[token >>> 6] & (1L << token)) != 0;
+        if (b == null || b.length == 0 || (marker && !markers) || !matcher.advance(b)) {
             throw new IllegalStateException("token " + token + " cannot continue the JSON output");
         }
     }
@@ -111,6 +115,11 @@ public final class JsonConstraint implements LogitsProcessor {
             walk(index.nonPlain, 0, state, 0);
         } else {
             walk(index.all, 0, state, 0);
+        }
+        if (!markers) {
+            for (int w = 0; w < allowed.length; w++) {
+                allowed[w] &= ~index.markers[w];
+            }
         }
         if (matcher.canEnd()) {
             for (int e : index.endTokens) {

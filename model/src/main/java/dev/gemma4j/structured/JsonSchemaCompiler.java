@@ -40,12 +40,15 @@ public final class JsonSchemaCompiler {
 
     private final JsonNode document;
     private final boolean strict;
+    /** compile to Gemma 4's dict syntax (tool-call arguments) instead of JSON */
+    private final boolean gemma;
     private final Map<String, Grammar.Ref> refs = new HashMap<>();
     private final Grammar.Any any = new Grammar.Any();
 
-    private JsonSchemaCompiler(JsonNode document, boolean strict) {
+    private JsonSchemaCompiler(JsonNode document, boolean strict, boolean gemma) {
         this.document = document;
         this.strict = strict;
+        this.gemma = gemma;
     }
 
     /** Compiles a schema given as JSON text. */
@@ -59,12 +62,28 @@ public final class JsonSchemaCompiler {
 
     /** Compiles a schema; {@code strict} applies OpenAI's strict-mode rule that all properties are required. */
     public static JsonGrammar compile(JsonNode schema, boolean strict) {
-        JsonSchemaCompiler c = new JsonSchemaCompiler(schema, strict);
+        return new JsonGrammar(compileNode(schema, strict, false));
+    }
+
+    /** The node of a schema, in JSON or (for tool-call arguments) Gemma 4's dict syntax. */
+    static Grammar.Node compileNode(JsonNode schema, boolean strict, boolean gemma) {
+        JsonSchemaCompiler c = new JsonSchemaCompiler(schema, strict, gemma);
         Grammar.Node root = c.node(schema, "");
         for (Grammar.Ref r : c.refs.values()) {
             c.checkNoEmptyCycle(r, new HashSet<>());
         }
-        return new JsonGrammar(root);
+        return root;
+    }
+
+    /**
+     * Any value; in Gemma's dict syntax not supported (free-form dicts would need keys that are checked for
+     * ':' and '}'), so a schema that leaves a value open is refused there.
+     */
+    private Grammar.Node any(String keyword, String ptr) {
+        if (gemma) {
+            throw new UnsupportedSchemaException(keyword, ptr, "tool-call arguments need a schema for every value (no free-form values)");
+        }
+        return any;
     }
 
     /** {@code response_format: {"type": "json_object"}}: any JSON object. */
@@ -80,7 +99,7 @@ public final class JsonSchemaCompiler {
     private Grammar.Node node(JsonNode s, String ptr) {
         if (s.isBoolean()) {
             if (s.booleanValue()) {
-                return any;
+                return any("true", ptr);
             }
             throw new UnsupportedSchemaException("false", ptr, "the schema false matches nothing");
         }
@@ -129,7 +148,7 @@ public final class JsonSchemaCompiler {
             return literals(s, constraining, types, ptr);
         }
         if (types == null) {
-            return any;
+            return any("type", ptr);
         }
         Grammar.Node[] nodes = new Grammar.Node[types.size()];
         for (int i = 0; i < nodes.length; i++) {
@@ -193,7 +212,7 @@ public final class JsonSchemaCompiler {
                 if (max >= 0 && max < min) {
                     throw new UnsupportedSchemaException("maxLength", ptr, "maxLength < minLength matches nothing");
                 }
-                yield new Grammar.Str(min, max);
+                yield new Grammar.Str(min, max, gemma);
             }
             case "number" -> new Grammar.Num(false);
             case "integer" -> new Grammar.Num(true);
@@ -221,7 +240,11 @@ public final class JsonSchemaCompiler {
                 throw new UnsupportedSchemaException("required", ptr, "required names properties that are not declared");
             }
             if (additional != null && additional.isBoolean() && !additional.booleanValue()) {
-                return new Grammar.Obj(new Grammar.Property[0]); // only {}
+                return new Grammar.Obj(new Grammar.Property[0], gemma); // only {}
+            }
+            if (gemma) {
+                throw new UnsupportedSchemaException("additionalProperties", ptr,
+                    "tool-call arguments need declared properties (no free-form objects)");
             }
             if (additional == null || additional.isBoolean()) {
                 return any.object;
@@ -238,16 +261,32 @@ public final class JsonSchemaCompiler {
         List<Grammar.Property> list = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = props.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            Grammar.Node value = node(e.getValue(), ptr + "/properties/" + escape(e.getKey()));
-            list.add(new Grammar.Property(e.getKey(), serialize(TextNode.valueOf(e.getKey())), value,
-                strict || req.contains(e.getKey())));
+            String name = e.getKey();
+            String at = ptr + "/properties/" + escape(name);
+            Grammar.Node value = node(e.getValue(), at);
+            byte[] key;
+            if (gemma) {
+                // a bare key runs up to ':' and the parser skips whitespace before it
+                if (name.isEmpty() || name.indexOf(':') >= 0 || name.indexOf('}') >= 0 || Character.isWhitespace(name.charAt(0))) {
+                    throw new UnsupportedSchemaException("properties", at, "a tool-call argument name must be non-empty, "
+                        + "contain no ':' or '}' and not start with whitespace");
+                }
+                key = bytes(name);
+            } else {
+                key = serialize(TextNode.valueOf(name));
+            }
+            list.add(new Grammar.Property(name, key, value, strict || req.contains(name)));
+        }
+        if (gemma) {
+            // Gemma 4's template writes arguments with sorted keys; the model expects that order
+            list.sort((a, b) -> a.name().compareTo(b.name()));
         }
         for (String r : req) {
             if (!props.has(r)) {
                 throw new UnsupportedSchemaException("required", ptr, "required property '" + r + "' is not declared in properties");
             }
         }
-        return new Grammar.Obj(list.toArray(Grammar.Property[]::new));
+        return new Grammar.Obj(list.toArray(Grammar.Property[]::new), gemma);
     }
 
     private Grammar.Node array(JsonNode s, String ptr) {
@@ -259,7 +298,7 @@ public final class JsonSchemaCompiler {
         }
         Grammar.Node item;
         if (items == null) {
-            item = any;
+            item = any("items", ptr);
         } else if (items.isArray()) {
             throw new UnsupportedSchemaException("items", ptr, "tuple form (an array of schemas) is not supported");
         } else if (items.isBoolean() && !items.booleanValue()) {
@@ -267,11 +306,11 @@ public final class JsonSchemaCompiler {
                 throw new UnsupportedSchemaException("minItems", ptr, "items: false with minItems > 0 matches nothing");
             }
             max = 0;
-            item = any;
+            item = new Grammar.Lit(List.of(bytes("null"))); // never used: no item may come
         } else {
             item = node(items, ptr + "/items");
         }
-        return new Grammar.Arr(item, min, max);
+        return new Grammar.Arr(item, min, max, gemma);
     }
 
     private Grammar.Node literals(JsonNode s, Set<String> constraining, List<String> types, String ptr) {
@@ -299,7 +338,7 @@ public final class JsonSchemaCompiler {
         List<byte[]> lits = new ArrayList<>();
         for (JsonNode v : values) {
             if (types == null || types.stream().anyMatch(t -> hasType(v, t))) {
-                lits.add(serialize(v));
+                lits.add(gemma ? gemmaLiteral(v, ptr) : serialize(v));
             }
         }
         if (lits.isEmpty()) {
@@ -379,6 +418,44 @@ public final class JsonSchemaCompiler {
 
     private static byte[] bytes(String s) {
         return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** A value in Gemma 4's dict syntax: strings raw between {@code <|"|>}, bare keys, no whitespace. */
+    static byte[] gemmaLiteral(JsonNode v, String ptr) {
+        StringBuilder b = new StringBuilder();
+        gemmaLiteral(v, ptr, b);
+        return bytes(b.toString());
+    }
+
+    private static void gemmaLiteral(JsonNode v, String ptr, StringBuilder b) {
+        if (v.isTextual()) {
+            if (v.textValue().contains("<|\"|>")) {
+                throw new UnsupportedSchemaException("enum", ptr, "a string containing <|\"|> cannot be written in Gemma's syntax");
+            }
+            b.append("<|\"|>").append(v.textValue()).append("<|\"|>");
+        } else if (v.isObject()) {
+            b.append('{');
+            boolean first = true;
+            for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (e.getKey().isEmpty() || e.getKey().indexOf(':') >= 0 || e.getKey().indexOf('}') >= 0) {
+                    throw new UnsupportedSchemaException("enum", ptr, "key '" + e.getKey() + "' cannot be written in Gemma's syntax");
+                }
+                b.append(first ? "" : ",").append(e.getKey()).append(':');
+                gemmaLiteral(e.getValue(), ptr, b);
+                first = false;
+            }
+            b.append('}');
+        } else if (v.isArray()) {
+            b.append('[');
+            for (int i = 0; i < v.size(); i++) {
+                b.append(i == 0 ? "" : ",");
+                gemmaLiteral(v.get(i), ptr, b);
+            }
+            b.append(']');
+        } else {
+            b.append(v.toString()); // numbers, true, false, null as in JSON
+        }
     }
 
     /** The compact serialization the automaton emits for a literal (Jackson's, UTF-8, no whitespace). */

@@ -13,8 +13,10 @@ import java.util.List;
  * inside of a string: the tokens that are "plain" string content (no quote, backslash or control byte,
  * complete UTF-8) are allowed there wholesale, so only the others are walked.
  *
- * <p>Only NORMAL and BYTE tokens can appear in JSON; control, user-defined ({@code <|"|>}, the tool-call
- * markers), unused and unknown tokens never do. The end tokens are allowed exactly when the output may end.
+ * <p>Only NORMAL and BYTE tokens can appear in JSON. User-defined tokens (the markers {@code <|"|>},
+ * {@code <|tool_call>}, {@code <tool_call|>}, {@code <|channel>}, ...) are in the trie as the text they print,
+ * but only grammars of Gemma's tool-call syntax may use them (see {@link #markers}); control, unused and
+ * unknown tokens never appear. The end tokens are allowed exactly when the output may end, never as text.
  */
 public final class TokenIndex {
     final int vocabSize;
@@ -23,16 +25,27 @@ public final class TokenIndex {
     final Trie nonPlain;
     /** bit set of the plain tokens */
     final long[] plain;
+    /** bit set of the user-defined marker tokens, which JSON output never contains */
+    final long[] markers;
     /** plainByChars[c]: the plain tokens of c code points (c ≥ 1) */
     final int[][] plainByChars;
     final byte[][] bytes;
 
-    private TokenIndex(byte[][] bytes, int[] endTokens) {
+    private TokenIndex(byte[][] bytes, boolean[] marker, int[] endTokens) {
         this.vocabSize = bytes.length;
         this.bytes = bytes;
         this.endTokens = endTokens.clone();
         int n = bytes.length;
+        for (int e : endTokens) {
+            bytes[e] = null; // an end token ends the output; it is never part of it
+        }
         plain = new long[(n + 63) >>> 6];
+        markers = new long[(n + 63) >>> 6];
+        for (int id = 0; id < n; id++) {
+            if (marker != null && marker[id] && bytes[id] != null) {
+                markers[id >>> 6] |= 1L << id;
+            }
+        }
         List<Integer> usable = new ArrayList<>();
         List<Integer> others = new ArrayList<>();
         int[] chars = new int[n];
@@ -73,13 +86,15 @@ public final class TokenIndex {
     /** The index of a model's vocabulary; {@code endTokens} end the output (e.g. {@code StopTokens.ids()}). */
     public static TokenIndex of(Gemma4Tokenizer tokenizer, int[] endTokens) {
         byte[][] b = new byte[tokenizer.vocabSize()][];
+        boolean[] marker = new boolean[b.length];
         for (int id = 0; id < b.length; id++) {
             TokenType t = tokenizer.tokenType(id);
-            if ((t == TokenType.NORMAL || t == TokenType.BYTE) && !tokenizer.isControl(id)) {
+            if ((t == TokenType.NORMAL || t == TokenType.BYTE || t == TokenType.USER_DEFINED) && !tokenizer.isControl(id)) {
                 b[id] = tokenizer.pieceBytes(id, false);
+                marker[id] = t == TokenType.USER_DEFINED;
             }
         }
-        return new TokenIndex(b, endTokens);
+        return new TokenIndex(b, marker, endTokens);
     }
 
     /**
@@ -87,7 +102,7 @@ public final class TokenIndex {
      * tokenizers other than Gemma 4's.
      */
     public static TokenIndex of(byte[][] tokenBytes, int[] endTokens) {
-        return new TokenIndex(tokenBytes.clone(), endTokens);
+        return new TokenIndex(tokenBytes.clone(), null, endTokens);
     }
 
     public int vocabSize() {

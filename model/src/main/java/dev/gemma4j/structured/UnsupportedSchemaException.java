@@ -7,12 +7,19 @@ package dev.gemma4j.structured;
 public final class UnsupportedSchemaException extends IllegalArgumentException {
     private final String keyword;
     private final String pointer;
+    private final String detail;
 
     public UnsupportedSchemaException(String keyword, String pointer, String detail) {
         super("unsupported JSON schema keyword '" + keyword + "' at " + (pointer.isEmpty() ? "/" : pointer)
             + (detail == null || detail.isEmpty() ? "" : ": " + detail));
         this.keyword = keyword;
         this.pointer = pointer;
+        this.detail = detail;
+    }
+
+    /** The same problem found in a schema embedded at {@code prefix} of a larger document (e.g. a request). */
+    public UnsupportedSchemaException under(String prefix) {
+        return new UnsupportedSchemaException(keyword, prefix + pointer, detail);
     }
 
     /** The offending keyword, e.g. {@code pattern}. */
