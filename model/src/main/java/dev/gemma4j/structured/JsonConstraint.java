@@ -108,11 +108,11 @@ public final class JsonConstraint implements LogitsProcessor {
             return;
         }
         JsonAutomaton.Frame[] state = matcher.state();
-        int room = plainRoom(state);
-        if (room >= 0) {
+        TokenIndex.Plain plain = plainKind(state);
+        if (plain != null) {
             // inside a string, at a character boundary: plain tokens are decided by their length alone
-            allowPlain(room);
-            walk(index.nonPlain, 0, state, 0);
+            allowPlain(plain, plainRoom(state));
+            walk(plain.rest, 0, state, 0);
         } else {
             walk(index.all, 0, state, 0);
         }
@@ -129,25 +129,35 @@ public final class JsonConstraint implements LogitsProcessor {
     }
 
     /**
-     * If every thread is inside a string at a character boundary, the most code points a plain token may
-     * have (the largest room of the threads: a token needs only one thread to accept it); otherwise -1.
+     * The plain-token class that applies when every thread is inside the same kind of string at a character
+     * boundary in its ordinary state (JSON or Gemma syntax), else null (walk the whole trie).
      */
-    private static int plainRoom(JsonAutomaton.Frame[] state) {
-        int room = -1;
+    private TokenIndex.Plain plainKind(JsonAutomaton.Frame[] state) {
+        boolean json = true;
+        boolean gemma = true;
         for (JsonAutomaton.Frame f : state) {
-            if (!(f instanceof JsonAutomaton.Str s) || s.esc() != 0 || s.utf8() != 0) {
-                return -1;
-            }
-            room = Math.max(room, s.node().max < 0 ? Integer.MAX_VALUE : s.node().max - s.len());
+            json &= f instanceof JsonAutomaton.Str s && s.esc() == 0 && s.utf8() == 0;
+            gemma &= f instanceof JsonAutomaton.GStr g && g.open() == 5 && g.utf8() == 0 && g.tail() == 0;
+        }
+        return json ? index.json : gemma ? index.gemma : null;
+    }
+
+    /** The most code points a plain token may have: the largest room of the threads (one must accept it). */
+    private static int plainRoom(JsonAutomaton.Frame[] state) {
+        int room = 0;
+        for (JsonAutomaton.Frame f : state) {
+            Grammar.Str node = f instanceof JsonAutomaton.Str s ? s.node() : ((JsonAutomaton.GStr) f).node();
+            int len = f instanceof JsonAutomaton.Str s ? s.len() : ((JsonAutomaton.GStr) f).len();
+            room = Math.max(room, node.max < 0 ? Integer.MAX_VALUE : node.max - len);
         }
         return room;
     }
 
-    private void allowPlain(int room) {
-        int[][] byChars = index.plainByChars;
+    private void allowPlain(TokenIndex.Plain plain, int room) {
+        int[][] byChars = plain.byChars;
         if (room >= byChars.length - 1) {
             for (int w = 0; w < allowed.length; w++) {
-                allowed[w] |= index.plain[w];
+                allowed[w] |= plain.bits[w];
             }
             return;
         }

@@ -22,14 +22,58 @@ public final class TokenIndex {
     final int vocabSize;
     final int[] endTokens;
     final Trie all;
-    final Trie nonPlain;
-    /** bit set of the plain tokens */
-    final long[] plain;
+    /** the shortcut inside JSON strings */
+    final Plain json;
+    /** the shortcut inside strings of Gemma's dict syntax ({@code <|"|>...<|"|>}) */
+    final Plain gemma;
     /** bit set of the user-defined marker tokens, which JSON output never contains */
     final long[] markers;
-    /** plainByChars[c]: the plain tokens of c code points (c ≥ 1) */
-    final int[][] plainByChars;
     final byte[][] bytes;
+
+    /**
+     * The tokens that are "plain" inside some kind of string (they cannot end it and leave it in its ordinary
+     * state): allowed wholesale when the string has room for their length; the others are walked in a trie.
+     */
+    static final class Plain {
+        /** bit set of the plain tokens */
+        final long[] bits;
+        /** byChars[c]: the plain tokens of c code points (c ≥ 1) */
+        final int[][] byChars;
+        /** the usable tokens that are not plain */
+        final Trie rest;
+
+        Plain(byte[][] bytes, List<Integer> usable, java.util.function.ToIntFunction<byte[]> chars) {
+            bits = new long[(bytes.length + 63) >>> 6];
+            int[] count = new int[bytes.length];
+            int maxChars = 0;
+            List<Integer> others = new ArrayList<>();
+            for (int id : usable) {
+                count[id] = chars.applyAsInt(bytes[id]);
+                if (count[id] > 0) {
+                    bits[id >>> 6] |= 1L << id;
+                    maxChars = Math.max(maxChars, count[id]);
+                } else {
+                    others.add(id);
+                }
+            }
+            int[] perCount = new int[maxChars + 1];
+            for (int id : usable) {
+                perCount[count[id]]++;
+            }
+            byChars = new int[maxChars + 1][];
+            for (int c = 1; c <= maxChars; c++) {
+                byChars[c] = new int[perCount[c]];
+                perCount[c] = 0;
+            }
+            byChars[0] = new int[0];
+            for (int id : usable) {
+                if (count[id] > 0) {
+                    byChars[count[id]][perCount[count[id]]++] = id;
+                }
+            }
+            rest = Trie.of(bytes, others);
+        }
+    }
 
     private TokenIndex(byte[][] bytes, boolean[] marker, int[] endTokens) {
         this.vocabSize = bytes.length;
@@ -39,48 +83,20 @@ public final class TokenIndex {
         for (int e : endTokens) {
             bytes[e] = null; // an end token ends the output; it is never part of it
         }
-        plain = new long[(n + 63) >>> 6];
         markers = new long[(n + 63) >>> 6];
-        for (int id = 0; id < n; id++) {
-            if (marker != null && marker[id] && bytes[id] != null) {
-                markers[id >>> 6] |= 1L << id;
-            }
-        }
         List<Integer> usable = new ArrayList<>();
-        List<Integer> others = new ArrayList<>();
-        int[] chars = new int[n];
-        int maxChars = 0;
         for (int id = 0; id < n; id++) {
             if (bytes[id] == null || bytes[id].length == 0) {
                 continue;
             }
             usable.add(id);
-            chars[id] = plainChars(bytes[id]);
-            if (chars[id] > 0) {
-                plain[id >>> 6] |= 1L << id;
-                maxChars = Math.max(maxChars, chars[id]);
-            } else {
-                others.add(id);
-            }
-        }
-        int[] perCount = new int[maxChars + 1];
-        for (int id : usable) {
-            if (chars[id] > 0) {
-                perCount[chars[id]]++;
-            }
-        }
-        plainByChars = new int[maxChars + 1][];
-        for (int c = 0; c <= maxChars; c++) {
-            plainByChars[c] = new int[perCount[c]];
-            perCount[c] = 0;
-        }
-        for (int id : usable) {
-            if (chars[id] > 0) {
-                plainByChars[chars[id]][perCount[chars[id]]++] = id;
+            if (marker != null && marker[id]) {
+                markers[id >>> 6] |= 1L << id;
             }
         }
         all = Trie.of(bytes, usable);
-        nonPlain = Trie.of(bytes, others);
+        json = new Plain(bytes, usable, TokenIndex::plainChars);
+        gemma = new Plain(bytes, usable, TokenIndex::gemmaPlainChars);
     }
 
     /** The index of a model's vocabulary; {@code endTokens} end the output (e.g. {@code StopTokens.ids()}). */
@@ -125,17 +141,29 @@ public final class TokenIndex {
     }
 
     /**
-     * The number of code points if the bytes are plain string content (printable ASCII other than quote and
-     * backslash, or complete well-formed UTF-8 characters), else 0.
+     * The number of code points if the bytes are plain JSON string content (printable ASCII other than quote
+     * and backslash, or complete well-formed UTF-8 characters), else 0.
      */
     static int plainChars(byte[] b) {
+        return utf8Chars(b, "\"\\", false);
+    }
+
+    /**
+     * The same for strings of Gemma's dict syntax: no '<' or '|' (which could begin the closing quote or a
+     * forbidden "|>"), newline and tab allowed.
+     */
+    static int gemmaPlainChars(byte[] b) {
+        return utf8Chars(b, "<|", true);
+    }
+
+    private static int utf8Chars(byte[] b, String excluded, boolean newlineTab) {
         int count = 0;
         int i = 0;
         while (i < b.length) {
             int c = b[i] & 0xFF;
             int len;
-            if (c >= 0x20 && c < 0x80) {
-                if (c == '"' || c == '\\') {
+            if (c >= 0x20 && c < 0x80 || newlineTab && (c == '\n' || c == '\t')) {
+                if (excluded.indexOf(c) >= 0) {
                     return 0;
                 }
                 len = 1;

@@ -4,6 +4,8 @@ import dev.gemma4j.structured.JsonConstraint;
 import dev.gemma4j.structured.JsonGrammar;
 import dev.gemma4j.structured.JsonSchemaCompiler;
 import dev.gemma4j.structured.TokenIndex;
+import dev.gemma4j.structured.ToolCallGrammar;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gemma4j.tokenizer.Gemma4TestVocabulary;
 import dev.gemma4j.tokenizer.Gemma4Tokenizer;
 import java.util.ArrayList;
@@ -51,7 +53,11 @@ public class JsonMaskBenchmark {
         + "Charles Babbage's proposed mechanical general-purpose computer, the Analytical Engine. She was the first to "
         + "recognise that the machine had applications beyond pure calculation.\", \"kind\": \"person\"}";
 
-    @Param({"schema", "json_object"})
+    static final String TOOL_OUTPUT = "<|tool_call>call:search{filters:[<|\"|>recent<|\"|>,<|\"|>english<|\"|>],limit:10,"
+        + "query:<|\"|>Who proposed the Analytical Engine, and what did Ada Lovelace write about its applications "
+        + "beyond pure calculation?<|\"|>}<tool_call|>";
+
+    @Param({"schema", "json_object", "tool_call"})
     public String grammar;
 
     private JsonConstraint[] steps;
@@ -64,8 +70,14 @@ public class JsonMaskBenchmark {
         long t0 = System.nanoTime();
         TokenIndex index = TokenIndex.of(tokenizer, tokenizer.endOfGenerationIds());
         long t1 = System.nanoTime();
-        JsonGrammar g = grammar.equals("schema") ? JsonSchemaCompiler.compile(SCHEMA, true) : JsonSchemaCompiler.anyObject();
-        int[] ids = tokenizer.encode(OUTPUT, false, false);
+        JsonGrammar g = switch (grammar) {
+            case "schema" -> JsonSchemaCompiler.compile(SCHEMA, true);
+            case "json_object" -> JsonSchemaCompiler.anyObject();
+            default -> ToolCallGrammar.compile(List.of(new ToolCallGrammar.Tool("search", new ObjectMapper().readTree("""
+                {"type":"object","properties":{"query":{"type":"string"},"limit":{"type":"integer"},
+                 "filters":{"type":"array","items":{"type":"string"}}}}""")), new ToolCallGrammar.Tool("other", null)), true, 1, 1);
+        };
+        int[] ids = grammar.equals("tool_call") ? tokenizer.encode(TOOL_OUTPUT, false, true) : tokenizer.encode(OUTPUT, false, false);
         List<JsonConstraint> list = new ArrayList<>();
         for (int k = 0; k <= ids.length; k++) {
             JsonConstraint c = new JsonConstraint(index, g);
@@ -81,7 +93,7 @@ public class JsonMaskBenchmark {
 
     /** Per-position profile outside JMH: the slowest boundaries after a warm-up (for finding worst cases). */
     public static void main(String[] args) throws Exception {
-        for (String g : new String[] {"schema", "json_object"}) {
+        for (String g : args.length > 0 ? args : new String[] {"schema", "json_object", "tool_call"}) {
             JsonMaskBenchmark b = new JsonMaskBenchmark();
             b.grammar = g;
             b.setUp();

@@ -75,6 +75,30 @@ class SynthGenerationTest {
         return runs.stream();
     }
 
+    static Stream<Arguments> samplers() {
+        List<Arguments> runs = new ArrayList<>();
+        runs.add(Arguments.of("greedy", SamplerConfig.greedy()));
+        for (long seed : new long[] {1, 2, 3, 4, 5}) {
+            runs.add(Arguments.of("seed " + seed, SamplerConfig.gemmaDefaults(seed)));
+        }
+        return runs.stream();
+    }
+
+    /** Forced tool calls: the output parser finds 1..2 calls whose arguments validate against their tool. */
+    @ParameterizedTest(name = "tool calls {0}")
+    @MethodSource("samplers")
+    void generatesValidToolCalls(String label, SamplerConfig cfg) throws Exception {
+        JsonConstraint constraint = new JsonConstraint(index, ToolCallGrammar.compile(ToolCallGrammarTest.tools(), false, 1, 2));
+        Generator.Result r;
+        try (Session s = engine.newSession()) {
+            r = Generator.generate(engine, s, prompt, new Sampler(cfg, engine.config().vocabSize()), stops, MAX_TOKENS,
+                constraint, null);
+        }
+        String text = tokenizer.decode(r.ids(), false);
+        assertEquals(Generator.FinishReason.STOP, r.finishReason(), () -> "did not finish: " + text);
+        ToolCallGrammarTest.checkCalls(text, 1, 2);
+    }
+
     @org.junit.jupiter.api.Test
     void withoutTheConstraintTheModelWritesNoValidJson() {
         // the control for the claim above: the same model, unconstrained, fails the same check

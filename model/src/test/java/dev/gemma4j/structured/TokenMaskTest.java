@@ -33,13 +33,19 @@ class TokenMaskTest {
 
     /** The allowed set by definition, token by token. */
     static long[] bruteForce(JsonMatcher m) {
+        return bruteForce(m, false);
+    }
+
+    /** With {@code markers}, the user-defined marker tokens count as their text (tool-call grammars). */
+    static long[] bruteForce(JsonMatcher m, boolean markers) {
         long[] bits = new long[(TOKENIZER.vocabSize() + 63) / 64];
         for (int id = 0; id < TOKENIZER.vocabSize(); id++) {
             TokenType t = TOKENIZER.tokenType(id);
             boolean ok;
             if (isEnd(id)) {
                 ok = m.canEnd();
-            } else if ((t == TokenType.NORMAL || t == TokenType.BYTE) && !TOKENIZER.isControl(id)) {
+            } else if ((t == TokenType.NORMAL || t == TokenType.BYTE || (markers && t == TokenType.USER_DEFINED))
+                && !TOKENIZER.isControl(id)) {
                 byte[] b = TOKENIZER.pieceBytes(id, false);
                 ok = b.length > 0 && m.copy().advance(b);
             } else {
@@ -67,16 +73,24 @@ class TokenMaskTest {
     @ParameterizedTest
     @FieldSource("dev.gemma4j.structured.SchemaCases#ALL")
     void maskEqualsBruteForceAlongRandomPaths(SchemaCases.Case c) {
-        JsonGrammar g = c.compile();
-        SplittableRandom rnd = new SplittableRandom(c.name().hashCode() * 31L);
+        compareAlongRandomPaths(c.name(), c.compile(), false);
+    }
+
+    @Test
+    void toolCallMaskEqualsBruteForce() throws Exception {
+        compareAlongRandomPaths("tools", ToolCallGrammar.compile(ToolCallGrammarTest.tools(), false, 1, 2), true);
+    }
+
+    static void compareAlongRandomPaths(String name, JsonGrammar g, boolean markers) {
+        SplittableRandom rnd = new SplittableRandom(name.hashCode() * 31L);
         int steps = 0;
         for (int walk = 0; walk < 60 && steps < 200; walk++) {
             JsonConstraint constraint = new JsonConstraint(INDEX, g);
             JsonMatcher shadow = g.matcher();
             for (int step = 0; step < 80; step++) {
-                long[] expected = bruteForce(shadow);
+                long[] expected = bruteForce(shadow, markers);
                 long[] actual = constraint.allowedTokens().clone();
-                assertArrayEquals(expected, actual, () -> c.name() + " at " + shadow);
+                assertArrayEquals(expected, actual, () -> name + " at " + shadow);
                 steps++;
                 int[] ids = java.util.stream.IntStream.range(0, TOKENIZER.vocabSize())
                     .filter(i -> (expected[i >>> 6] & (1L << i)) != 0).toArray();
@@ -86,7 +100,7 @@ class TokenMaskTest {
                 if (rnd.nextInt(3) == 0) {
                     for (int id : ids) {
                         byte[] b = TOKENIZER.pieceBytes(id, false);
-                        if (b.length == 1 && "\"]}0,:tn".indexOf(b[0]) >= 0) {
+                        if (b.length == 1 && "\"]}0,:tn>".indexOf(b[0]) >= 0 || markers && TOKENIZER.tokenType(id) == TokenType.USER_DEFINED) {
                             pick = id;
                             break;
                         }
@@ -101,7 +115,7 @@ class TokenMaskTest {
                 assertTrue(shadow.advance(TOKENIZER.pieceBytes(chosen, false)));
             }
         }
-        assertTrue(steps >= 40, "only " + steps + " steps checked");
+        assertTrue(steps >= 40, name + ": only " + steps + " steps checked");
     }
 
     @Test
