@@ -94,6 +94,8 @@ public final class TokenIndex {
                 markers[id >>> 6] |= 1L << id;
             }
         }
+        // sorted once by bytes; the subsets below keep the order, so no trie sorts again
+        usable.sort((a, b) -> Arrays.compareUnsigned(bytes[a], bytes[b]));
         all = Trie.of(bytes, usable);
         json = new Plain(bytes, usable, TokenIndex::plainChars);
         gemma = new Plain(bytes, usable, TokenIndex::gemmaPlainChars);
@@ -219,9 +221,9 @@ public final class TokenIndex {
             this.maxDepth = maxDepth;
         }
 
+        /** The trie of the tokens {@code ids}, which must be sorted by their bytes (unsigned). */
         static Trie of(byte[][] bytes, List<Integer> ids) {
             Integer[] sorted = ids.toArray(Integer[]::new);
-            Arrays.sort(sorted, (a, b) -> Arrays.compareUnsigned(bytes[a], bytes[b]));
             int capacity = 1;
             int maxDepth = 0;
             for (int id : sorted) {
