@@ -13,7 +13,10 @@ public final class Generator {
 
     /** Why generation ended. */
     public enum FinishReason {
-        /** the model produced an end-of-generation token (not included in the output) */
+        /**
+         * the model produced an end-of-generation token (not included in the output), or the logits processor
+         * said that only one could follow
+         */
         STOP("stop"),
         /** the requested number of tokens was generated */
         LENGTH("length"),
@@ -100,6 +103,10 @@ public final class Generator {
             }
             if (listener != null && !listener.onToken(next)) {
                 reason = FinishReason.CANCELLED;
+                break;
+            }
+            if (processor != null && processor.forcesEnd()) {
+                reason = FinishReason.STOP;
                 break;
             }
             if (n == out.length) {

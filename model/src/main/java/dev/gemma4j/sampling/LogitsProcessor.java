@@ -10,4 +10,12 @@ public interface LogitsProcessor {
 
     /** Called with each generated token (end-of-generation tokens excluded) once it is chosen. */
     void accept(int token);
+
+    /**
+     * Whether the output is finished and only an end token could follow (e.g. a JSON value is closed):
+     * the generation loop then stops as if the end token had been sampled, saving that decoding step.
+     */
+    default boolean forcesEnd() {
+        return false;
+    }
 }

@@ -89,6 +89,11 @@ public final class JsonConstraint implements LogitsProcessor {
         return ended || matcher.isComplete();
     }
 
+    @Override
+    public boolean forcesEnd() {
+        return isComplete();
+    }
+
     /**
      * The allowed tokens of the next step as a bit set over token ids (bit i of word i/64); computed fresh,
      * the array is reused by the next call.
