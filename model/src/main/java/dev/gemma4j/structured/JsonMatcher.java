@@ -11,8 +11,16 @@ import java.util.List;
  * may end here. Mutable and single-threaded; {@link #copy()} is cheap (the state itself is immutable).
  */
 public final class JsonMatcher {
+    /**
+     * Most threads a state may have. Alternatives of anyOf that share a prefix run side by side; nested
+     * ambiguous unions could multiply them without bound, which is refused rather than left to slow down.
+     */
+    static final int MAX_THREADS = 1024;
+
     /** Threads of the automaton; empty once the input left the language. */
     private JsonAutomaton.Frame[] threads;
+    /** reused successor list */
+    private final List<JsonAutomaton.Frame> scratch = new ArrayList<>(4);
 
     JsonMatcher(JsonAutomaton.Frame start) {
         this.threads = new JsonAutomaton.Frame[] {start};
@@ -36,7 +44,7 @@ public final class JsonMatcher {
 
     /** Advances by one byte; false (and the matcher unchanged) if the byte cannot continue a valid output. */
     public boolean advance(int b) {
-        JsonAutomaton.Frame[] next = step(threads, b & 0xFF, new ArrayList<>(2));
+        JsonAutomaton.Frame[] next = step(threads, b & 0xFF, scratch);
         if (next == null) {
             return false;
         }
@@ -47,7 +55,6 @@ public final class JsonMatcher {
     /** Advances by all bytes; false (and the matcher unchanged) if any cannot continue a valid output. */
     public boolean advance(byte[] bytes) {
         JsonAutomaton.Frame[] s = threads;
-        List<JsonAutomaton.Frame> scratch = new ArrayList<>(2);
         for (byte b : bytes) {
             s = step(s, b & 0xFF, scratch);
             if (s == null) {
@@ -79,7 +86,6 @@ public final class JsonMatcher {
 
     /** Whether some byte can follow (tries all 256; not for per-token hot paths). */
     public boolean canContinue() {
-        List<JsonAutomaton.Frame> scratch = new ArrayList<>(2);
         for (int b = 0; b < 256; b++) {
             if (step(threads, b, scratch) != null) {
                 return true;
@@ -110,7 +116,12 @@ public final class JsonMatcher {
         if (n == 1) {
             return new JsonAutomaton.Frame[] {scratch.get(0)};
         }
-        return new HashSet<>(scratch).toArray(JsonAutomaton.Frame[]::new);
+        JsonAutomaton.Frame[] merged = new HashSet<>(scratch).toArray(JsonAutomaton.Frame[]::new);
+        if (merged.length > MAX_THREADS) {
+            throw new IllegalStateException("the schema is too ambiguous here: " + merged.length
+                + " anyOf/oneOf alternatives alive at once (limit " + MAX_THREADS + ")");
+        }
+        return merged;
     }
 
     @Override

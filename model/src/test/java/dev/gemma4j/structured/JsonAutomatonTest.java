@@ -112,6 +112,17 @@ class JsonAutomatonTest {
     }
 
     @Test
+    void ambiguityIsBounded() {
+        // two identical alternatives per nesting level: 2^depth threads, refused past the limit
+        String twins = "{\"$defs\":{\"a\":{\"anyOf\":[{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/a\"}},"
+            + "{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/a\"}}]}},\"$ref\":\"#/$defs/a\"}";
+        JsonGrammar g = JsonSchemaCompiler.compile(twins, false);
+        assertTrue(JsonMatcher.matches(g, "[[[]],[]]"));
+        JsonMatcher m = g.matcher();
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> m.advance("[".repeat(12)));
+    }
+
+    @Test
     void jsonObjectAcceptsAnyObjectOnly() {
         JsonGrammar g = JsonSchemaCompiler.anyObject();
         assertTrue(JsonMatcher.matches(g, "{\"x\":[1,{\"y\":null}],\"z\":\"w\"}"));
