@@ -69,8 +69,9 @@ class SynthGenerationTest {
             runs.add(Arguments.of(c, "greedy", SamplerConfig.greedy()));
             for (long seed : new long[] {1, 2, 3}) {
                 runs.add(Arguments.of(c, "seed " + seed, SamplerConfig.gemmaDefaults(seed)));
-                runs.add(Arguments.of(c, "seed " + seed + " T=1.5 top-k 0", new SamplerConfig(1.5f, 0, 1f, 0f, 1f, 0f, 0f, 64, seed)));
             }
+            // nearly uniform over the allowed tokens: the constraint alone decides what is written
+            runs.add(Arguments.of(c, "seed 4 T=1.5 top-k 0", new SamplerConfig(1.5f, 0, 1f, 0f, 1f, 0f, 0f, 64, 4)));
         }
         return runs.stream();
     }
