@@ -43,7 +43,11 @@ public final class JsonConstraint implements LogitsProcessor {
             any |= bits != 0;
             int base = w << 6;
             int top = Math.min(64, n - base);
-            if (bits == -1L) {
+            if (bits == -1L || top <= 0) {
+                continue;
+            }
+            if (bits == 0) {
+                java.util.Arrays.fill(logits, base, base + top, Float.NEGATIVE_INFINITY); // most words, outside strings
                 continue;
             }
             for (int i = 0; i < top; i++) {

@@ -65,6 +65,15 @@ class RealVocabularyMaskTest {
                 long[] expected = bruteForce(shadow, g.usesMarkers);
                 int at = k;
                 assertArrayEquals(expected, c.allowedTokens().clone(), () -> "at token " + at + " of " + output);
+                float[] logits = new float[tokenizer.vocabSize()];
+                java.util.Arrays.fill(logits, 1f);
+                c.process(logits);
+                for (int id = 0; id < logits.length; id++) {
+                    boolean open = (expected[id >>> 6] & (1L << id)) != 0;
+                    if (open != (logits[id] == 1f)) {
+                        throw new AssertionError("logit of token " + id + " at token " + at + ": " + logits[id]);
+                    }
+                }
                 if (k < ids.length) {
                     assertTrue(c.isAllowed(ids[k]), "the output's own token " + k + " is masked");
                 }
