@@ -54,13 +54,18 @@ let tnChunks = 0;
 for await (const chunk of tn) tnChunks++;
 out.toolsNamedStream = { chunks: tnChunks };
 
+const structured = await client.chat.completions.create({ model: 'tiny.gguf', messages, max_tokens: 60, temperature: 0,
+  response_format: { type: 'json_schema', json_schema: { name: 'city', strict: true,
+    schema: { type: 'object', properties: { name: { type: 'string', maxLength: 6 }, sunny: { type: 'boolean' } } } } } });
+out.structured = { content: structured.choices[0].message.content, finish: structured.choices[0].finish_reason };
+
 const c = await client.completions.create({ model: 'tiny.gguf', prompt: 'Once upon a time', max_tokens: 8, temperature: 0 });
 out.completion = { text: c.choices[0].text, finish: c.choices[0].finish_reason, object: c.object };
 
 out.errors = {
   unknownModel: await error(() => client.chat.completions.create({ ...greedy, model: 'gpt-nope' })),
   badTemperature: await error(() => client.chat.completions.create({ ...greedy, temperature: -1 })),
-  jsonSchema: await error(() => client.chat.completions.create({ ...greedy, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } })),
+  jsonSchema: await error(() => client.chat.completions.create({ ...greedy, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', pattern: '^a' } } } })),
   image: await error(() => client.chat.completions.create({ ...greedy, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://example.com/a.png' } }] }] })),
   wrongKey: await error(() => new OpenAI({ baseURL, apiKey: apiKey + 'x', maxRetries: 0 }).models.list()),
   streamUnknownModel: await error(async () => { for await (const _ of await client.chat.completions.create({ ...greedy, model: 'gpt-nope', stream: true })) { /* none */ } }),

@@ -1,6 +1,7 @@
 package dev.gemma4j.server;
 
 import dev.gemma4j.engine.Generator;
+import dev.gemma4j.sampling.LogitsProcessor;
 import dev.gemma4j.sampling.SamplerConfig;
 import java.util.Map;
 
@@ -29,6 +30,8 @@ public final class GenerationJob {
     final Map<Integer, Float> logitBias;
     final long deadlineNanos;
     final Listener listener;
+    /** constrains the choice (a JSON-schema grammar of response_format), or null */
+    final LogitsProcessor processor;
     final long enqueuedNanos = System.nanoTime();
     private volatile boolean cancelled;
 
@@ -38,6 +41,12 @@ public final class GenerationJob {
      */
     public GenerationJob(int[] prompt, SamplerConfig sampling, int maxTokens, Map<Integer, Float> logitBias,
                          long deadlineNanos, Listener listener) {
+        this(prompt, sampling, maxTokens, logitBias, deadlineNanos, listener, null);
+    }
+
+    public GenerationJob(int[] prompt, SamplerConfig sampling, int maxTokens, Map<Integer, Float> logitBias,
+                         long deadlineNanos, Listener listener, LogitsProcessor processor) {
+        this.processor = processor;
         this.prompt = prompt.clone();
         this.sampling = sampling;
         this.maxTokens = maxTokens;

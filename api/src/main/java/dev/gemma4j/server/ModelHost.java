@@ -24,6 +24,7 @@ public final class ModelHost implements AutoCloseable {
     private final String id;
     private final List<String> aliases;
     private final String backend;
+    private dev.gemma4j.structured.TokenIndex tokenIndex;
 
     /** Takes ownership of {@code gguf} and {@code engine} (closed with this host). */
     public ModelHost(GgufFile gguf, Engine engine, List<String> aliases, String backend) {
@@ -81,6 +82,14 @@ public final class ModelHost implements AutoCloseable {
 
     public boolean answersTo(String name) {
         return name.equals(id) || aliases.contains(name);
+    }
+
+    /** The vocabulary index structured output needs, built on first use (once per model). */
+    public synchronized dev.gemma4j.structured.TokenIndex tokenIndex() {
+        if (tokenIndex == null) {
+            tokenIndex = dev.gemma4j.structured.TokenIndex.of(tokenizer, stops.ids());
+        }
+        return tokenIndex;
     }
 
     public int trainedContext() {

@@ -88,13 +88,12 @@ final class OpenAiController {
     Publisher<MutableHttpResponse<?>> chat(@Nullable @Body String body) {
         ModelHost m = state.requireModel();
         JsonNode root = parse(body);
-        JsonNode rf = root.get("response_format");
-        if (rf != null && !rf.isNull()) {
-            JsonNode type = rf.isObject() ? rf.get("type") : null;
-            if (type == null || !type.isTextual() || !type.textValue().equals("text")) {
-                throw ServerException.badRequest("response_format",
-                    "'response_format' of type " + (type != null ? type : "?") + " is not supported by this server (only \"text\")");
-            }
+        // response_format json_object / json_schema: the output is constrained to JSON of the schema
+        dev.gemma4j.structured.JsonGrammar grammar;
+        try {
+            grammar = dev.gemma4j.structured.ResponseFormats.grammarOf(root.get("response_format"));
+        } catch (IllegalArgumentException e) {
+            throw ServerException.badRequest("response_format", "'response_format': " + e.getMessage());
         }
         GenerationParams p = GenerationParams.parse(root, m.engine().config().vocabSize());
         checkModel(p.model(), m);
@@ -129,6 +128,10 @@ final class OpenAiController {
         if (req.enableThinking() == null && "none".equals(effort)) {
             thinking = false;
         }
+        if (grammar != null) {
+            // the JSON constraint holds from the first generated token, so there is no room for a thought block
+            thinking = false;
+        }
         String prompt;
         try {
             prompt = m.template().render(req, thinking);
@@ -140,7 +143,13 @@ final class OpenAiController {
         if (forced != null) {
             po = new Gemma4OutputParser.Options(Set.of(forced), po.parallelToolCalls(), po.extractReasoning());
         }
-        return start(RequestRun.Kind.CHAT, m, p, po, ids);
+        java.util.function.Supplier<dev.gemma4j.sampling.LogitsProcessor> processors = null;
+        if (grammar != null) {
+            dev.gemma4j.structured.TokenIndex index = m.tokenIndex();
+            dev.gemma4j.structured.JsonGrammar g = grammar;
+            processors = () -> new dev.gemma4j.structured.JsonConstraint(index, g);
+        }
+        return start(RequestRun.Kind.CHAT, m, p, po, ids, processors);
     }
 
     @Post(uri = "/chat/completions", consumes = MediaType.ALL, produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
@@ -156,7 +165,7 @@ final class OpenAiController {
         checkModel(p.model(), m);
         JsonNode pr = root.get("prompt");
         int[] ids = promptIds(pr, m, "prompt", true);
-        return start(RequestRun.Kind.TEXT, m, p, null, ids);
+        return start(RequestRun.Kind.TEXT, m, p, null, ids, null);
     }
 
     @Post(uri = "/completions", consumes = MediaType.ALL, produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
@@ -213,7 +222,8 @@ final class OpenAiController {
     }
 
     private Publisher<MutableHttpResponse<?>> start(RequestRun.Kind kind, ModelHost m, GenerationParams p,
-                                                    Gemma4OutputParser.Options po, int[] ids) {
+                                                    Gemma4OutputParser.Options po, int[] ids,
+                                                    java.util.function.Supplier<dev.gemma4j.sampling.LogitsProcessor> processors) {
         Scheduler s = state.scheduler();
         int ctx = s.contextLength();
         if (ids.length >= ctx) {
@@ -229,7 +239,7 @@ final class OpenAiController {
         RequestRun run = new RequestRun(kind, JSON, m.tokenizer(), p, po, p.model() != null ? p.model() : m.id(), ids.length);
         var timeout = state.options().requestTimeout();
         long deadline = timeout == null ? Long.MAX_VALUE : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout.toMillis());
-        if (!s.submit(run.jobs(ids, max, deadline))) {
+        if (!s.submit(run.jobs(ids, max, deadline, processors))) {
             if (state.draining()) {
                 throw new ServerException(503, "server_error", "shutting_down", null, "the server is shutting down");
             }

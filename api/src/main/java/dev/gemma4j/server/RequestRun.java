@@ -73,10 +73,12 @@ final class RequestRun {
     }
 
     /** The jobs to submit, one per choice. */
-    List<GenerationJob> jobs(int[] prompt, int maxTokens, long deadlineNanos) {
+    List<GenerationJob> jobs(int[] prompt, int maxTokens, long deadlineNanos,
+                             java.util.function.Supplier<dev.gemma4j.sampling.LogitsProcessor> processors) {
         if (jobs.isEmpty()) {
             for (int i = 0; i < choices.length; i++) {
-                jobs.add(new GenerationJob(prompt, params.samplingFor(i), maxTokens, params.logitBias(), deadlineNanos, choices[i]));
+                jobs.add(new GenerationJob(prompt, params.samplingFor(i), maxTokens, params.logitBias(), deadlineNanos, choices[i],
+                    processors != null ? processors.get() : null));
             }
             if (events != null && kind == Kind.CHAT) {
                 for (int i = 0; i < choices.length; i++) {

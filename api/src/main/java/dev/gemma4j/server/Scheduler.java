@@ -236,7 +236,7 @@ public final class Scheduler implements AutoCloseable {
         s.job = job;
         s.prefilled = 0;
         s.pending = -1;
-        s.seq = new Continuation(new Sampler(job.sampling, engine.config().vocabSize()), stops, job.maxTokens);
+        s.seq = new Continuation(new Sampler(job.sampling, engine.config().vocabSize()), stops, job.maxTokens, job.processor);
         s.seq.acceptPrompt(job.prompt);
         busy++;
     }
@@ -293,7 +293,8 @@ public final class Scheduler implements AutoCloseable {
         }
         float[] l = s.logits;
         float[] scores = l;
-        if (!job.logitBias.isEmpty()) {
+        if (!job.logitBias.isEmpty() || job.processor != null) {
+            // a copy: the bias and the grammar change the scores the choice is made from, not the logprobs
             scores = l.clone();
             for (Map.Entry<Integer, Float> e : job.logitBias.entrySet()) {
                 scores[e.getKey()] += e.getValue();

@@ -329,6 +329,36 @@ class ServeApiTest {
     }
 
     @Test
+    void responseFormatConstrainsTheAnswerToTheSchema() {
+        ObjectNode b = chat("Give me a record", 80);
+        ObjectNode js = b.putObject("response_format").put("type", "json_schema").putObject("json_schema");
+        js.put("name", "rec").put("strict", true);
+        ObjectNode props = js.putObject("schema").put("type", "object").putObject("properties");
+        props.putObject("id").put("type", "integer");
+        props.putObject("tag").put("type", "string").put("maxLength", 4);
+        JsonNode r = http.post("/v1/chat/completions", b).json();
+        JsonNode choice = r.get("choices").get(0);
+        assertEquals("stop", choice.get("finish_reason").asText(), r.toString());
+        JsonNode rec = Http.parse(choice.get("message").get("content").asText());
+        assertTrue(rec.get("id").isIntegralNumber() && rec.get("tag").isTextual() && rec.size() == 2, rec.toString());
+        // streamed: the same answer
+        Streamed s = collect(http.stream("/v1/chat/completions", b.deepCopy().put("stream", true)));
+        assertEquals(choice.get("message").get("content").asText(), s.content());
+        // json_object: some JSON object
+        ObjectNode o = chat("Any object", 80);
+        o.putObject("response_format").put("type", "json_object");
+        JsonNode any = http.post("/v1/chat/completions", o).json().get("choices").get(0);
+        if (any.get("finish_reason").asText().equals("stop")) {
+            assertTrue(Http.parse(any.get("message").get("content").asText()).isObject());
+        }
+        // a schema keyword the grammar cannot enforce: 400 naming response_format
+        ObjectNode bad = chat("x", 4);
+        bad.putObject("response_format").put("type", "json_schema").putObject("json_schema").put("name", "s")
+            .putObject("schema").put("type", "string").put("pattern", "^a");
+        assertError(http.post("/v1/chat/completions", bad), 400, "invalid_request_error", "response_format");
+    }
+
+    @Test
     void tokenizeAndDetokenizeAreTheTokenizers() {
         Http.Reply t = http.post("/tokenize", "{\"content\":\"Hello world<turn|>\",\"with_pieces\":false}");
         int[] expected = tokenizer.encode("Hello world<turn|>", false, true);

@@ -66,6 +66,12 @@ class ServeOpenAiClientTest {
             assertEquals("text_completion", r.get("completion").get("object").asText());
             assertEquals("length", r.get("completion").get("finish").asText());
 
+            // response_format json_schema: the answer is JSON of the schema (strict: every property present)
+            assertEquals("stop", r.get("structured").get("finish").asText(), r.get("structured").toString());
+            JsonNode city = Http.parse(r.get("structured").get("content").asText());
+            assertTrue(city.get("name").isTextual() && city.get("name").asText().codePointCount(0, city.get("name").asText().length()) <= 6, city.toString());
+            assertTrue(city.get("sunny").isBoolean(), city.toString());
+
             JsonNode e = r.get("errors");
             assertError(e.get("unknownModel"), "NotFoundError", 404, "model_not_found");
             assertEquals("model", e.get("unknownModel").get("param").asText());
