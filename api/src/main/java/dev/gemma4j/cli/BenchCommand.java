@@ -3,9 +3,8 @@ package dev.gemma4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gemma4j.cpu.CpuEngine;
+import dev.gemma4j.engine.Engine;
 import dev.gemma4j.engine.EngineOptions;
-import dev.gemma4j.engine.KvCacheType;
 import dev.gemma4j.engine.Session;
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.model.Gemma4Config;
@@ -17,6 +16,7 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -29,8 +29,8 @@ import picocli.CommandLine.Spec;
     description = "Measure prompt processing (pp) and generation (tg) tokens per second like llama-bench.")
 final class BenchCommand implements Callable<Integer> {
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "GGUF model file.")
-    Path model;
+    @Mixin
+    EngineArgs engine;
 
     @Option(names = {"-p", "--n-prompt"}, paramLabel = "P", defaultValue = "512", description = "Prompt tokens of the pp test, 0 to skip (default: ${DEFAULT-VALUE}).")
     int prompt;
@@ -38,17 +38,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-n", "--n-gen"}, paramLabel = "N", defaultValue = "128", description = "Generated tokens of the tg test, 0 to skip (default: ${DEFAULT-VALUE}).")
     int gen;
 
-    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Worker threads (default: all processors).")
-    Integer threads;
-
     @Option(names = {"-r", "--repetitions"}, paramLabel = "R", defaultValue = "3", description = "Measured runs per test (default: ${DEFAULT-VALUE}).")
     int repetitions;
-
-    @Option(names = {"-b", "--batch"}, paramLabel = "N", description = "Prompt tokens per forward chunk (default: P, one batch).")
-    Integer batch;
-
-    @Option(names = "--kv-cache", paramLabel = "f32|f16", defaultValue = "f32", description = "KV cache element type (default: ${DEFAULT-VALUE}).")
-    String kvCache;
 
     @Option(names = "--json", description = "Print {\"pp_tokens_per_s\", \"tg_tokens_per_s\", \"pp\", \"tg\", \"threads\", \"runs\": [...]}.")
     boolean json;
@@ -64,35 +55,34 @@ final class BenchCommand implements Callable<Integer> {
         if (repetitions < 1) {
             throw new BadInputException("--repetitions must be at least 1");
         }
-        int th = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        if (th < 1) {
-            throw new BadInputException("--threads must be at least 1");
-        }
-        KvCacheType kv = switch (kvCache) {
-            case "f32" -> KvCacheType.F32;
-            case "f16" -> KvCacheType.F16;
-            default -> throw new BadInputException("--kv-cache must be f32 or f16");
-        };
-        int chunk = batch != null ? batch : Math.max(prompt, 1);
-        if (chunk < 1) {
-            throw new BadInputException("--batch must be at least 1");
-        }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        Path model = engine.model;
         try (GgufFile gguf = GgufFile.open(model)) {
             Gemma4Config cfg = Gemma4Config.read(gguf);
-            EngineOptions opts = new EngineOptions(Math.max(Math.max(prompt, gen), 1), kv, th, chunk);
+            // llama-bench's shape: the pp test is one batch of P tokens (unless -b says otherwise) in a
+            // context just large enough for the longer test.
+            EngineOptions opts = engine.options(cfg, Math.max(prompt, gen));
+            if (engine.contextLength == null) {
+                opts = opts.withContextLength(Math.max(Math.max(prompt, gen), 1));
+            }
+            if (engine.batch == null) {
+                opts = opts.withPrefillChunk(Math.max(prompt, 1));
+            }
+            int th = opts.threads();
+            int chunk = opts.prefillChunk();
             ObjectMapper m = new ObjectMapper();
             ObjectNode result = m.createObjectNode();
             result.put("model", model.toString());
             result.put("model_bytes", Files.size(model));
             result.put("pp", prompt);
             result.put("tg", gen);
+            result.put("profile", engine.profile);
             result.put("threads", th);
             result.put("batch", chunk);
             ArrayNode runs = result.putArray("runs");
             Random rnd = new Random(1234);
-            try (CpuEngine e = new CpuEngine(gguf, opts); Session s = e.newSession()) {
+            try (Engine e = engine.open(gguf, opts); Session s = e.newSession()) {
                 float[] logits = new float[cfg.vocabSize()];
                 if (prompt > 0) {
                     int[] tokens = new int[prompt];

@@ -4,7 +4,7 @@ import dev.gemma4j.chat.ChatMessage;
 import dev.gemma4j.chat.ChatRequest;
 import dev.gemma4j.chat.Gemma4ChatTemplate;
 import dev.gemma4j.chat.Gemma4OutputParser;
-import dev.gemma4j.cpu.CpuEngine;
+import dev.gemma4j.engine.Engine;
 import dev.gemma4j.engine.ContextOverflowException;
 import dev.gemma4j.engine.EngineOptions;
 import dev.gemma4j.engine.Generator;
@@ -40,7 +40,7 @@ import picocli.CommandLine.Spec;
 final class ChatCommand implements Callable<Integer> {
 
     @Mixin
-    GenerateCommand.EngineArgs engine;
+    EngineArgs engine;
 
     @Mixin
     GenerateCommand.SamplingArgs sampling;
@@ -77,7 +77,7 @@ final class ChatCommand implements Callable<Integer> {
                 messages.add(ChatMessage.of(ChatMessage.Role.SYSTEM, system));
             }
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            try (CpuEngine e = new CpuEngine(gguf, opts); Session session = e.newSession()) {
+            try (Engine e = engine.open(gguf, opts); Session session = e.newSession()) {
                 int[] evaluated = new int[0];
                 while (true) {
                     out.print("> ");

@@ -6,16 +6,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemma4j.chat.ChatMessage;
 import dev.gemma4j.chat.ChatRequest;
 import dev.gemma4j.chat.Gemma4ChatTemplate;
-import dev.gemma4j.cpu.CpuEngine;
 import dev.gemma4j.engine.ContextOverflowException;
+import dev.gemma4j.engine.Engine;
 import dev.gemma4j.engine.EngineOptions;
 import dev.gemma4j.engine.Generator;
-import dev.gemma4j.engine.KvCacheType;
 import dev.gemma4j.engine.Session;
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.gguf.GgufValue;
 import dev.gemma4j.gguf.GgufValueType;
 import dev.gemma4j.model.Gemma4Config;
+import dev.gemma4j.model.Gemma4Gguf;
 import dev.gemma4j.sampling.Sampler;
 import dev.gemma4j.sampling.SamplerConfig;
 import dev.gemma4j.sampling.StopTokens;
@@ -36,58 +36,13 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code gemma generate}: a prompt in, generated tokens and text out, on the CPU engine. */
+/** {@code gemma generate}: a prompt in, generated tokens and text out, on the engine of the chosen profile. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-    description = {"Generate a continuation of a prompt with the CPU engine.",
+    description = {"Generate a continuation of a prompt (on the CPU engine, or the backend --profile names).",
         "A --prompt is rendered as one user turn of the chat format unless --raw is given (then it is plain"
             + " completion text after BOS, special-token texts parsed as llama.cpp does); --messages takes an"
             + " OpenAI chat-completions request body; --tokens takes token ids as they are."})
 final class GenerateCommand implements Callable<Integer> {
-
-    /** Model and engine options shared by generate, logits, bench and chat. */
-    static final class EngineArgs {
-        @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "GGUF model file.")
-        Path model;
-
-        @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Worker threads (default: all processors).")
-        Integer threads;
-
-        @Option(names = {"-c", "--ctx-size"}, paramLabel = "N",
-            description = "Context length of the session (default: what the prompt and --max-tokens need, at least 4096, at most the model's).")
-        Integer contextLength;
-
-        @Option(names = "--kv-cache", paramLabel = "f32|f16", defaultValue = "f32", description = "KV cache element type (default: ${DEFAULT-VALUE}).")
-        String kvCache;
-
-        @Option(names = {"-b", "--batch"}, paramLabel = "N", description = "Prompt tokens evaluated together (default: 128).")
-        Integer batch;
-
-        EngineOptions options(Gemma4Config cfg, int needed) {
-            int ctx;
-            if (contextLength != null) {
-                if (contextLength < 1) {
-                    throw new BadInputException("--ctx-size must be at least 1");
-                }
-                ctx = contextLength;
-            } else {
-                ctx = Math.min(cfg.trainedContext(), Math.max(EngineOptions.DEFAULT_CONTEXT, needed));
-            }
-            int th = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-            if (th < 1) {
-                throw new BadInputException("--threads must be at least 1");
-            }
-            KvCacheType kv = switch (kvCache.toLowerCase(java.util.Locale.ROOT)) {
-                case "f32" -> KvCacheType.F32;
-                case "f16" -> KvCacheType.F16;
-                default -> throw new BadInputException("--kv-cache must be f32 or f16, got '" + kvCache + "'");
-            };
-            int b = batch != null ? batch : EngineOptions.DEFAULT_PREFILL_CHUNK;
-            if (b < 1) {
-                throw new BadInputException("--batch must be at least 1");
-            }
-            return new EngineOptions(ctx, kv, th, b);
-        }
-    }
 
     /** Where the prompt comes from (exactly one). */
     static final class PromptArgs {
@@ -182,7 +137,7 @@ final class GenerateCommand implements Callable<Integer> {
             EngineOptions opts = ea.options(cfg, promptIds.length + maxTokens);
             SamplerConfig sc = sampling.config();
             PrintWriter out = spec.commandLine().getOut();
-            try (CpuEngine e = new CpuEngine(gguf, opts); Session session = e.newSession()) {
+            try (Engine e = ea.open(gguf, opts); Session session = e.newSession()) {
                 Sampler sampler = new Sampler(sc, cfg.vocabSize());
                 StopTokens stops = StopTokens.of(gguf);
                 StreamingDecoder stream = tokenizer != null && !json ? tokenizer.streamingDecoder(false) : null;
@@ -276,7 +231,7 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     static Gemma4ChatTemplate chatTemplate(GgufFile gguf) {
-        GgufValue v = gguf.get("tokenizer.chat_template");
+        GgufValue v = gguf.get(Gemma4Gguf.KEY_CHAT_TEMPLATE);
         if (v == null || v.type() != GgufValueType.STRING) {
             return Gemma4ChatTemplate.official();
         }

@@ -10,7 +10,9 @@ import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.gguf.GgufValue;
 import dev.gemma4j.gguf.GgufValueType;
 import dev.gemma4j.gguf.TensorInfo;
+import dev.gemma4j.model.Gemma4Gguf;
 import dev.gemma4j.tensor.GgmlType;
+import dev.gemma4j.tokenizer.Gemma4Tokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.math.BigInteger;
@@ -237,7 +239,7 @@ final class InspectCommand implements Callable<Integer> {
             t.typeCounts.forEach((k, n) -> sb.append(sb.isEmpty() ? "" : ", ").append(k).append(' ').append(n));
             out.printf("  token types: %s%n", sb);
         }
-        GgufValue tmpl = f.get("tokenizer.chat_template");
+        GgufValue tmpl = f.get(Gemma4Gguf.KEY_CHAT_TEMPLATE);
         if (tmpl != null && tmpl.type() == GgufValueType.STRING) {
             out.printf("  chat template: %d characters%n", tmpl.asString().length());
         }
@@ -364,16 +366,16 @@ final class InspectCommand implements Callable<Integer> {
 
         static Tokenizer of(GgufFile f) {
             Tokenizer t = new Tokenizer();
-            GgufValue m = f.get("tokenizer.ggml.model");
+            GgufValue m = f.get(Gemma4Tokenizer.KEY_MODEL);
             t.model = m != null && m.type() == GgufValueType.STRING ? m.asString() : null;
-            GgufValue tokens = f.get("tokenizer.ggml.tokens");
+            GgufValue tokens = f.get(Gemma4Tokenizer.KEY_TOKENS);
             if (tokens != null && tokens.isArray()) {
                 t.vocabSize = tokens.length();
                 if (tokens.elementType() == GgufValueType.STRING) {
                     t.tokens = tokens;
                 }
             }
-            GgufValue merges = f.get("tokenizer.ggml.merges");
+            GgufValue merges = f.get(Gemma4Tokenizer.KEY_MERGES);
             t.merges = merges != null && merges.isArray() ? merges.length() : 0;
             for (Map.Entry<String, GgufValue> e : f.metadata().entrySet()) {
                 String k = e.getKey();
@@ -381,7 +383,7 @@ final class InspectCommand implements Callable<Integer> {
                     t.specialIds.put(k.substring("tokenizer.ggml.".length(), k.length() - "_token_id".length()), e.getValue().asLong());
                 }
             }
-            GgufValue types = f.get("tokenizer.ggml.token_type");
+            GgufValue types = f.get(Gemma4Tokenizer.KEY_TOKEN_TYPE);
             if (types != null && types.isArray() && types.raw() instanceof long[] ids) {
                 long[] counts = new long[TOKEN_TYPES.length];
                 long other = 0;

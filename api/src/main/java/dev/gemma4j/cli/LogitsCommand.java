@@ -3,7 +3,7 @@ package dev.gemma4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gemma4j.cpu.CpuEngine;
+import dev.gemma4j.engine.Engine;
 import dev.gemma4j.engine.ContextOverflowException;
 import dev.gemma4j.engine.EngineOptions;
 import dev.gemma4j.engine.Session;
@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
 final class LogitsCommand implements Callable<Integer> {
 
     @Mixin
-    GenerateCommand.EngineArgs engine;
+    EngineArgs engine;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     GenerateCommand.PromptArgs input;
@@ -56,7 +56,7 @@ final class LogitsCommand implements Callable<Integer> {
             int[] ids = GenerateCommand.promptIds(input, true, GenerateCommand.onOff("--think", think), gguf, tok, cfg);
             EngineOptions opts = engine.options(cfg, ids.length);
             float[] logits;
-            try (CpuEngine e = new CpuEngine(gguf, opts); Session s = e.newSession()) {
+            try (Engine e = engine.open(gguf, opts); Session s = e.newSession()) {
                 logits = e.prefill(s, ids);
             } catch (ContextOverflowException ex) {
                 throw new BadInputException("the prompt (" + ids.length + " tokens) does not fit the context length "

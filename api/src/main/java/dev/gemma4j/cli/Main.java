@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "gemma", mixinStandardHelpOptions = true, version = "gemma4j 0.1.0",
     description = "Gemma 4 inference runtime for the JVM.",
     subcommands = {InspectCommand.class, SynthCommand.class, TokenizeCommand.class, RenderCommand.class,
-        GenerateCommand.class, LogitsCommand.class, BenchCommand.class, ChatCommand.class,
+        GenerateCommand.class, LogitsCommand.class, BenchCommand.class, ChatCommand.class, ServeCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -6,6 +6,7 @@ import dev.gemma4j.chat.Gemma4ChatTemplate;
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.gguf.GgufValue;
 import dev.gemma4j.gguf.GgufValueType;
+import dev.gemma4j.model.Gemma4Gguf;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -49,7 +50,7 @@ final class RenderCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         String template;
         try (GgufFile gguf = GgufFile.open(model)) {
-            GgufValue v = gguf.get("tokenizer.chat_template");
+            GgufValue v = gguf.get(Gemma4Gguf.KEY_CHAT_TEMPLATE);
             if (v == null || v.type() != GgufValueType.STRING) {
                 throw new BadInputException(model + ": no tokenizer.chat_template string in this GGUF");
             }

@@ -7,7 +7,10 @@ import dev.gemma4j.engine.Session;
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.model.Gemma4Config;
 import dev.gemma4j.model.Gemma4Config.LayerConfig;
+import dev.gemma4j.model.Gemma4Math;
 import dev.gemma4j.model.Gemma4Weights;
+import dev.gemma4j.model.NonFiniteValueException;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -30,7 +33,12 @@ public final class CpuEngine implements Engine {
     private final float[] finalNormed;
     private final CpuSession[] oneSession = new CpuSession[1];
     private final int[] oneToken = new int[1];
+    private final int[][] oneTokens = new int[1][];
     private final float[][] oneLogits = new float[1][];
+    /** Batch rows whose logits the current step wants, and the index of their session in the step. */
+    private final int[] logitRow;
+    private final int[] logitSession;
+    private int logitRows;
     private boolean closed;
 
     /** Builds an engine over an open GGUF (which must stay open while the engine is used). */
@@ -48,14 +56,16 @@ public final class CpuEngine implements Engine {
             maxCols = Math.max(maxCols, Math.max(l.headCount() * l.headDim(), Math.max(l.ffnWidth(), l.expertFfnWidth())));
         }
         this.pool = new WorkerPool(options.threads());
-        this.mm = new MatMul(pool, maxCols, 2 * Math.max(cfg.expertCount(), 4) + 8);
+        this.mm = new MatMul(pool, maxCols, 2 * Math.max(cfg.expertCount(), 4) + 8, options.batchInvariant());
         this.buf = new Buffers(cfg, rows, options.contextLength(), options.threads());
         this.batch = new Batch(rows);
+        this.logitRow = new int[rows];
+        this.logitSession = new int[rows];
         this.layers = new DecoderLayer[cfg.layerCount()];
         for (int il = 0; il < layers.length; il++) {
             layers[il] = new DecoderLayer(il, cfg, weights.layers()[il], weights.ropeFreqs(), pool, mm, buf);
         }
-        this.embeddingScale = (float) Math.sqrt(cfg.modelWidth());
+        this.embeddingScale = Gemma4Math.embeddingScale(cfg);
         this.slidingCapacity = Math.min(options.contextLength(), cfg.slidingWindow() + rows - 1);
         this.finalNormed = new float[cfg.modelWidth()];
     }
@@ -99,91 +109,138 @@ public final class CpuEngine implements Engine {
 
     @Override
     public synchronized void prefill(Session session, int[] tokens, float[] logits) {
-        checkOpen();
-        CpuSession s = own(session);
         if (tokens.length == 0) {
             throw new IllegalArgumentException("prefill needs at least one token");
         }
         checkLogits(logits);
-        for (int t : tokens) {
-            checkToken(t);
+        oneSession[0] = own(session);
+        oneTokens[0] = tokens;
+        oneLogits[0] = logits;
+        try {
+            step(Arrays.asList(oneSession), oneTokens, oneLogits);
+        } finally {
+            oneSession[0] = null;
+            oneTokens[0] = null;
+            oneLogits[0] = null;
         }
-        if ((long) s.position + tokens.length > s.contextLength()) {
-            throw new ContextOverflowException(s.position, tokens.length, s.contextLength());
-        }
-        int chunk = options.prefillChunk();
-        for (int start = 0; start < tokens.length; start += chunk) {
-            int end = Math.min(tokens.length, start + chunk);
-            batch.clear();
-            for (int i = start; i < end; i++) {
-                batch.add(s, tokens[i], s.position + (i - start));
-            }
-            forward(batch);
-            s.position += end - start;
-            if (end == tokens.length) {
-                logits(batch.size - 1, logits);
-            }
-        }
-        batch.clear();
     }
 
     @Override
     public synchronized void decode(List<? extends Session> sessions, int[] tokens, float[][] logits) {
-        checkOpen();
         int n = sessions.size();
         if (tokens.length != n || logits.length != n) {
             throw new IllegalArgumentException("decode: " + n + " sessions, " + tokens.length + " tokens, " + logits.length + " logit arrays");
         }
+        int[][] rows = new int[n][];
         for (int i = 0; i < n; i++) {
-            CpuSession s = own(sessions.get(i));
-            for (int j = 0; j < i; j++) {
-                if (sessions.get(j) == s) {
-                    throw new IllegalArgumentException("decode: the same session appears twice");
-                }
-            }
-            checkToken(tokens[i]);
             checkLogits(logits[i]);
-            if (s.position + 1 > s.contextLength()) {
-                throw new ContextOverflowException(s.position, 1, s.contextLength());
-            }
+            rows[i] = new int[] {tokens[i]};
         }
-        int chunk = options.prefillChunk();
-        for (int start = 0; start < n; start += chunk) {
-            int end = Math.min(n, start + chunk);
-            batch.clear();
-            for (int i = start; i < end; i++) {
-                CpuSession s = (CpuSession) sessions.get(i);
-                batch.add(s, tokens[i], s.position);
-            }
-            forward(batch);
-            for (int i = start; i < end; i++) {
-                ((CpuSession) sessions.get(i)).position++;
-                logits(i - start, logits[i]);
-            }
-        }
-        batch.clear();
+        step(sessions, rows, logits);
     }
 
     /** One step of one session without allocating. */
     @Override
     public synchronized void decode(Session session, int token, float[] logits) {
+        checkLogits(logits);
         oneSession[0] = own(session);
         oneToken[0] = token;
+        oneTokens[0] = oneToken;
         oneLogits[0] = logits;
         try {
-            decode(java.util.Arrays.asList(oneSession), oneToken, oneLogits);
+            step(Arrays.asList(oneSession), oneTokens, oneLogits);
         } finally {
             oneSession[0] = null;
+            oneTokens[0] = null;
             oneLogits[0] = null;
         }
+    }
+
+    /**
+     * Every session's tokens go through the layers in shared batches of up to {@link EngineOptions#prefillChunk()}
+     * rows (a session's rows stay contiguous and in order), so decoding rows and prompt pieces of other
+     * sessions read each weight block once per batch. Validated completely before anything is evaluated.
+     */
+    @Override
+    public synchronized void step(List<? extends Session> sessions, int[][] tokens, float[][] logits) {
+        checkOpen();
+        int n = sessions.size();
+        if (tokens.length != n || logits.length != n) {
+            throw new IllegalArgumentException("step: " + n + " sessions, " + tokens.length + " token lists, " + logits.length + " logit arrays");
+        }
+        for (int i = 0; i < n; i++) {
+            CpuSession s = own(sessions.get(i));
+            for (int j = 0; j < i; j++) {
+                if (sessions.get(j) == s) {
+                    throw new IllegalArgumentException("step: the same session appears twice");
+                }
+            }
+            if (tokens[i].length == 0) {
+                throw new IllegalArgumentException("step: session " + i + " has no tokens");
+            }
+            for (int t : tokens[i]) {
+                checkToken(t);
+            }
+            if (logits[i] != null) {
+                checkLogits(logits[i]);
+            }
+            if ((long) s.position + tokens[i].length > s.contextLength()) {
+                throw new ContextOverflowException(s.position, tokens[i].length, s.contextLength());
+            }
+        }
+        int chunk = options.prefillChunk();
+        batch.clear();
+        try {
+            for (int i = 0; i < n; i++) {
+                CpuSession s = (CpuSession) sessions.get(i);
+                int[] ts = tokens[i];
+                int inBatch = 0;
+                for (int t = 0; t < ts.length; t++) {
+                    if (batch.size == chunk) {
+                        runBatch(logits);
+                        inBatch = 0;
+                    }
+                    batch.add(s, ts[t], s.position + inBatch++);
+                    if (t == ts.length - 1 && logits[i] != null) {
+                        logitRow[logitRows] = batch.size - 1;
+                        logitSession[logitRows++] = i;
+                    }
+                }
+            }
+            runBatch(logits);
+        } finally {
+            batch.clear();
+            logitRows = 0;
+        }
+    }
+
+    /** Evaluates the collected rows, advances their sessions and writes the logits asked for in this batch. */
+    private void runBatch(float[][] logits) {
+        if (batch.size == 0) {
+            return;
+        }
+        forward(batch);
+        for (int r = 0; r < batch.size; r++) {
+            batch.sessions[r].position++;
+        }
+        for (int k = 0; k < logitRows; k++) {
+            logits(logitRow[k], logits[logitSession[k]]);
+        }
+        logitRows = 0;
+        batch.clear();
     }
 
     private void forward(Batch b) {
         int d = cfg.modelWidth();
         for (int r = 0; r < b.size; r++) {
             weights.tokenEmbedding().dequantizeRow(b.tokens[r], buf.h, r * d);
+            float probe = 0f;
             for (int i = 0; i < d; i++) {
                 buf.h[r * d + i] *= embeddingScale;
+                probe += buf.h[r * d + i] * 0f;
+            }
+            if (probe != 0f) {
+                throw new NonFiniteValueException(weights.tokenEmbedding().name() + " (row " + b.tokens[r] + ")");
             }
         }
         for (DecoderLayer layer : layers) {
@@ -197,10 +254,8 @@ public final class CpuEngine implements Engine {
         VectorMath.rmsNorm(buf.h, r * d, weights.outputNorm(), cfg.rmsEps(), finalNormed, 0, d);
         mm.add(weights.outputHead(), finalNormed, 0, 1, out, 0, cfg.vocabSize()).run();
         float cap = cfg.logitSoftcap();
-        if (cap > 0) {
-            for (int i = 0; i < out.length; i++) {
-                out[i] = cap * (float) Math.tanh(out[i] / cap);
-            }
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Gemma4Math.softcap(out[i], cap);
         }
     }
 

@@ -6,6 +6,7 @@ import static dev.gemma4j.cpu.VectorMath.rmsNorm;
 
 import dev.gemma4j.model.Gemma4Config;
 import dev.gemma4j.model.Gemma4Config.LayerConfig;
+import dev.gemma4j.model.Gemma4Math;
 import dev.gemma4j.model.Gemma4Weights;
 
 /**
@@ -15,9 +16,6 @@ import dev.gemma4j.model.Gemma4Weights;
  * Every weight product goes through {@link MatMul}, whatever the stored format.
  */
 final class DecoderLayer {
-    /** llama.cpp's lower bound on the sum of the chosen experts' probabilities. */
-    static final float MIN_EXPERT_WEIGHT_SUM = 6.103515625e-5f;
-
     private final int index;
     private final LayerConfig lc;
     private final Gemma4Weights.Layer w;
@@ -25,6 +23,7 @@ final class DecoderLayer {
     private final float eps;
     private final int slidingWindow;
     private final int expertCount;
+    private final float routerInputScale;
     /** RoPE angle per position unit for pair i; 0 for pairs that do not rotate. */
     private final double[] ropeInvFreq;
     private final WorkerPool pool;
@@ -43,16 +42,11 @@ final class DecoderLayer {
         this.eps = cfg.rmsEps();
         this.slidingWindow = cfg.slidingWindow();
         this.expertCount = cfg.expertCount();
+        this.routerInputScale = Gemma4Math.routerInputScale(cfg);
         this.pool = pool;
         this.mm = mm;
         this.s = s;
-        int half = lc.ropeDims() / 2;
-        ropeInvFreq = new double[half];
-        for (int i = 0; i < half; i++) {
-            double inv = Math.pow(lc.ropeBase(), -2.0 * i / lc.ropeDims());
-            double factor = (!lc.sliding() && ropeFreqs != null) ? ropeFreqs[i] : 1.0;
-            ropeInvFreq[i] = factor >= 1e29 ? 0.0 : inv / factor;
-        }
+        this.ropeInvFreq = Gemma4Math.ropeInverseFrequencies(lc, ropeFreqs);
     }
 
     /** Runs the layer on {@code b.size} rows of {@code s.h} in place, storing their K/V in their sessions' caches. */
@@ -149,7 +143,7 @@ final class DecoderLayer {
         int qo = r * lc.headCount() * hd + j * hd;
         int kvHead = j / lc.groupSize();
         int pos = batch.positions[r];
-        int first = lc.sliding() ? Math.max(0, pos - slidingWindow + 1) : 0;
+        int first = Gemma4Math.firstVisiblePosition(lc, slidingWindow, pos);
         LayerKvCache cache = batch.sessions[r].caches[index];
         float[] sc = s.scores[worker];
         int count = pos - first + 1;
@@ -204,7 +198,7 @@ final class DecoderLayer {
 
     /** Router: unweighted norm of the residual · 1/√D ⊙ scale, softmax over all experts, top-k, renormalise. */
     private void route(int n) {
-        float invSqrtD = (float) (1.0 / Math.sqrt(d));
+        float invSqrtD = routerInputScale;
         float[] scale = w.routerScale();
         for (int r = 0; r < n; r++) {
             int o = r * d;
@@ -219,36 +213,8 @@ final class DecoderLayer {
         for (int r = 0; r < n; r++) {
             int po = r * ne;
             VectorMath.softmax(s.routerProbs, po, ne);
-            int co = r * k;
-            float sum = 0;
-            for (int t = 0; t < k; t++) {
-                int best = -1;
-                float bestP = Float.NEGATIVE_INFINITY;
-                for (int e = 0; e < ne; e++) {
-                    float p = s.routerProbs[po + e];
-                    if (p > bestP && !chosen(co, t, e)) {
-                        best = e;
-                        bestP = p;
-                    }
-                }
-                s.chosenExpert[co + t] = best;
-                s.chosenWeight[co + t] = bestP;
-                sum += bestP;
-            }
-            sum = Math.max(sum, MIN_EXPERT_WEIGHT_SUM);
-            for (int t = 0; t < k; t++) {
-                s.chosenWeight[co + t] /= sum;
-            }
+            Gemma4Math.selectExperts(s.routerProbs, po, ne, k, s.chosenExpert, s.chosenWeight, r * k);
         }
-    }
-
-    private boolean chosen(int co, int t, int e) {
-        for (int i = 0; i < t; i++) {
-            if (s.chosenExpert[co + i] == e) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**
@@ -286,10 +252,10 @@ final class DecoderLayer {
             int rows = s.expertRowCount[e];
             int g0 = s.expertRowStart[e];
             if (merged) {
-                mm.add(w.expertGateUp()[e], s.expertIn, g0 * d, rows, s.expertGateUp, g0 * 2 * fe, 2 * fe);
+                mm.add(w.expertGateUp().expert(e), s.expertIn, g0 * d, rows, s.expertGateUp, g0 * 2 * fe, 2 * fe);
             } else {
-                mm.add(w.expertGate()[e], s.expertIn, g0 * d, rows, s.expertGateUp, g0 * fe, fe);
-                mm.add(w.expertUp()[e], s.expertIn, g0 * d, rows, s.expertUp, g0 * fe, fe);
+                mm.add(w.expertGate().expert(e), s.expertIn, g0 * d, rows, s.expertGateUp, g0 * fe, fe);
+                mm.add(w.expertUp().expert(e), s.expertIn, g0 * d, rows, s.expertUp, g0 * fe, fe);
             }
         }
         mm.run();
@@ -305,7 +271,7 @@ final class DecoderLayer {
         for (int e = 0; e < ne; e++) {
             int rows = s.expertRowCount[e];
             int g0 = s.expertRowStart[e];
-            mm.add(w.expertDown()[e], s.expertAct, g0 * fe, rows, s.expertOut, g0 * d, d);
+            mm.add(w.expertDown().expert(e), s.expertAct, g0 * fe, rows, s.expertOut, g0 * d, d);
         }
         mm.run();
         java.util.Arrays.fill(s.moe, 0, n * d, 0f);

@@ -1,6 +1,7 @@
 package dev.gemma4j.cpu;
 
 import dev.gemma4j.model.Matrix;
+import dev.gemma4j.model.NonFiniteValueException;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -14,6 +15,10 @@ import jdk.incubator.vector.VectorSpecies;
  * decoded once, into a small per-worker tile, and dotted with every activation row, so the weights are
  * streamed once per batch rather than once per token.
  * <p>
+ * With {@code batchInvariant} a single activation row goes through the tile path too, so that each row is
+ * reduced in one order ({@link #dot1}'s) whether it is alone or one of many: the format's own dot kernel sums
+ * in another order, which would make a sequence's results depend on what shares its batch.
+ * <p>
  * Activations are first rounded the way llama.cpp rounds them for the weight's type
  * ({@link ActivationRounding}), so that results agree with it closely whatever the format.
  */
@@ -22,6 +27,7 @@ final class MatMul {
     static final int TILE_ROWS = 4;
 
     private final WorkerPool pool;
+    private final boolean batchInvariant;
     private final float[][] tiles;
     private final WorkerPool.Body body = this::task;
 
@@ -42,7 +48,12 @@ final class MatMul {
     private int jobs;
 
     MatMul(WorkerPool pool, int maxCols, int maxJobs) {
+        this(pool, maxCols, maxJobs, false);
+    }
+
+    MatMul(WorkerPool pool, int maxCols, int maxJobs, boolean batchInvariant) {
         this.pool = pool;
+        this.batchInvariant = batchInvariant;
         tiles = new float[pool.threads()][TILE_ROWS * maxCols];
         w = new Matrix[maxJobs];
         x = new float[maxJobs][];
@@ -133,6 +144,7 @@ final class MatMul {
         taskStart[jobs] = total;
         try {
             pool.forEach(total, body);
+            checkFinite();
         } finally {
             for (int j = 0; j < jobs; j++) {
                 w[j] = null;
@@ -142,6 +154,28 @@ final class MatMul {
             }
             jobs = 0;
             roundedUsed = 0;
+        }
+    }
+
+    /**
+     * Fails on the first job whose outputs hold NaN or infinity, naming its tensor: a corrupt or badly
+     * quantized file must give a clear error, not NaN flowing into the router or the sampler. One pass over
+     * the outputs, which are small next to the weights that produced them.
+     */
+    private void checkFinite() {
+        for (int j = 0; j < jobs; j++) {
+            float[] ys = y[j];
+            int rows = w[j].rows();
+            for (int b = 0; b < n[j]; b++) {
+                int o = yOff[j] + b * yStride[j];
+                float probe = 0f;
+                for (int r = 0; r < rows; r++) {
+                    probe += ys[o + r] * 0f;
+                }
+                if (probe != 0f) {
+                    throw new NonFiniteValueException(w[j].name());
+                }
+            }
         }
     }
 
@@ -156,7 +190,7 @@ final class MatMul {
         float[] xs = x[j];
         float[] ys = y[j];
         int cols = m.cols();
-        if (n[j] == 1) {
+        if (n[j] == 1 && !batchInvariant) {
             int xo = xOff[j];
             int yo = yOff[j];
             for (int r = r0; r < r1; r++) {

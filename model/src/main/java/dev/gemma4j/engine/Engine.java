@@ -32,6 +32,51 @@ public interface Engine extends AutoCloseable {
      */
     void decode(List<? extends Session> sessions, int[] tokens, float[][] logits);
 
+    /**
+     * One forward step over several sessions, the unit of continuous batching: session {@code i} appends
+     * {@code tokens[i]} (one token for a decoding sequence, a piece of prompt for one being prefilled) and,
+     * when {@code logits[i]} is not null, receives the logits after its last token. A backend evaluates all
+     * rows together where it can (each weight block read once per step). The sessions must be distinct.
+     * This default runs the decoding rows as one {@link #decode} batch and each longer piece as a {@link #prefill}.
+     *
+     * @throws ContextOverflowException if any session's tokens do not fit; nothing is evaluated then
+     */
+    default void step(List<? extends Session> sessions, int[][] tokens, float[][] logits) {
+        int n = sessions.size();
+        if (tokens.length != n || logits.length != n) {
+            throw new IllegalArgumentException("step: " + n + " sessions, " + tokens.length + " token lists, " + logits.length + " logit arrays");
+        }
+        java.util.ArrayList<Session> decoding = new java.util.ArrayList<>();
+        java.util.ArrayList<float[]> decodingLogits = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Session s = sessions.get(i);
+            if (tokens[i].length == 0) {
+                throw new IllegalArgumentException("step: session " + i + " has no tokens");
+            }
+            if ((long) s.position() + tokens[i].length > s.contextLength()) {
+                throw new ContextOverflowException(s.position(), tokens[i].length, s.contextLength());
+            }
+            for (int j = 0; j < i; j++) {
+                if (sessions.get(j) == s) {
+                    throw new IllegalArgumentException("step: the same session appears twice");
+                }
+            }
+        }
+        int[] decodingTokens = new int[n];
+        for (int i = 0; i < n; i++) {
+            if (tokens[i].length == 1) {
+                decodingTokens[decoding.size()] = tokens[i][0];
+                decoding.add(sessions.get(i));
+                decodingLogits.add(logits[i] != null ? logits[i] : new float[config().vocabSize()]);
+            } else {
+                prefill(sessions.get(i), tokens[i], logits[i] != null ? logits[i] : new float[config().vocabSize()]);
+            }
+        }
+        if (!decoding.isEmpty()) {
+            decode(decoding, java.util.Arrays.copyOf(decodingTokens, decoding.size()), decodingLogits.toArray(new float[0][]));
+        }
+    }
+
     /** Convenience: {@link #prefill} into a new array. */
     default float[] prefill(Session session, int[] tokens) {
         float[] logits = new float[config().vocabSize()];

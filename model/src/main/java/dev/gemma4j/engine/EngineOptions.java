@@ -7,11 +7,20 @@ package dev.gemma4j.engine;
  * @param kvCacheType    element type of the KV cache
  * @param threads        worker threads of the engine's pool (the calling thread is one of them)
  * @param prefillChunk   prompt tokens pushed through the layers together (weights are streamed once per chunk)
+ * @param batchInvariant every row's result is computed the same way whatever else is in its batch (one
+ *                       session alone or with others), so a sequence's greedy output does not depend on what
+ *                       shares its steps; costs some speed for single rows (the server turns it on)
  */
-public record EngineOptions(int contextLength, KvCacheType kvCacheType, int threads, int prefillChunk) {
+public record EngineOptions(int contextLength, KvCacheType kvCacheType, int threads, int prefillChunk,
+                            boolean batchInvariant) {
 
     public static final int DEFAULT_CONTEXT = 4096;
     public static final int DEFAULT_PREFILL_CHUNK = 128;
+
+    /** Options with batch invariance off (the fastest kernels for each batch size). */
+    public EngineOptions(int contextLength, KvCacheType kvCacheType, int threads, int prefillChunk) {
+        this(contextLength, kvCacheType, threads, prefillChunk, false);
+    }
 
     public EngineOptions {
         if (contextLength < 1) {
@@ -32,18 +41,22 @@ public record EngineOptions(int contextLength, KvCacheType kvCacheType, int thre
     }
 
     public EngineOptions withContextLength(int n) {
-        return new EngineOptions(n, kvCacheType, threads, prefillChunk);
+        return new EngineOptions(n, kvCacheType, threads, prefillChunk, batchInvariant);
     }
 
     public EngineOptions withKvCacheType(KvCacheType t) {
-        return new EngineOptions(contextLength, t, threads, prefillChunk);
+        return new EngineOptions(contextLength, t, threads, prefillChunk, batchInvariant);
     }
 
     public EngineOptions withThreads(int n) {
-        return new EngineOptions(contextLength, kvCacheType, n, prefillChunk);
+        return new EngineOptions(contextLength, kvCacheType, n, prefillChunk, batchInvariant);
     }
 
     public EngineOptions withPrefillChunk(int n) {
-        return new EngineOptions(contextLength, kvCacheType, threads, n);
+        return new EngineOptions(contextLength, kvCacheType, threads, n, batchInvariant);
+    }
+
+    public EngineOptions withBatchInvariant(boolean on) {
+        return new EngineOptions(contextLength, kvCacheType, threads, prefillChunk, on);
     }
 }

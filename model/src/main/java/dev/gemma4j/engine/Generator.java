@@ -64,36 +64,29 @@ public final class Generator {
     public static Result generate(Engine engine, Session session, int[] prompt, Sampler sampler, StopTokens stops,
                                   int maxTokens, TokenListener listener) {
         float[] logits = new float[engine.config().vocabSize()];
-        for (int t : prompt) {
-            sampler.accept(t);
-        }
+        Continuation seq = new Continuation(sampler, stops, Math.min(maxTokens, 1 << 20));
+        seq.acceptPrompt(prompt);
         long t0 = System.nanoTime();
         engine.prefill(session, prompt, logits);
         long t1 = System.nanoTime();
         int[] out = new int[Math.max(0, Math.min(maxTokens, 1 << 20))];
         int n = 0;
-        FinishReason reason = FinishReason.LENGTH;
-        while (n < out.length) {
-            int next = sampler.sample(logits);
-            if (stops.isStop(next)) {
-                reason = FinishReason.STOP;
+        while (seq.finishReason() == null) {
+            int next = seq.choose(logits);
+            if (next < 0) {
                 break;
             }
             out[n++] = next;
-            sampler.accept(next);
             if (listener != null && !listener.onToken(next)) {
-                reason = FinishReason.CANCELLED;
+                seq.cancel();
                 break;
             }
-            if (n == out.length) {
-                break;
-            }
-            if (session.position() >= session.contextLength()) {
-                reason = FinishReason.CONTEXT;
+            if (!seq.continues(session)) {
                 break;
             }
             engine.decode(session, next, logits);
         }
+        FinishReason reason = seq.finishReason();
         long t2 = System.nanoTime();
         Timings timings = new Timings(prompt.length, (t1 - t0) / 1e6, n, (t2 - t1) / 1e6);
         return new Result(Arrays.copyOf(out, n), reason, timings);

@@ -2,6 +2,8 @@ package dev.gemma4j.model;
 
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.gguf.GgufValue;
+import dev.gemma4j.model.Gemma4Gguf.Key;
+import dev.gemma4j.tokenizer.Gemma4Tokenizer;
 import java.nio.file.Path;
 
 /**
@@ -59,53 +61,53 @@ public record Gemma4Config(
     public static Gemma4Config read(GgufFile gguf) {
         Path file = gguf.path();
         String arch = gguf.architecture();
-        if (!"gemma4".equals(arch)) {
+        if (!Gemma4Gguf.ARCHITECTURE.equals(arch)) {
             throw new ModelFormatException(file, "general.architecture is " + (arch == null ? "missing" : "'" + arch + "'")
                 + ", expected 'gemma4'");
         }
-        Keys k = new Keys(gguf, "gemma4.");
-        int n = k.requiredInt("block_count");
-        int d = k.requiredInt("embedding_length");
-        int ctx = k.requiredInt("context_length");
-        int window = k.requiredInt("attention.sliding_window");
-        boolean[] swa = k.perLayerBool("attention.sliding_window_pattern", n);
-        float eps = k.requiredFloat("attention.layer_norm_rms_epsilon");
-        int ple = k.intOr("embedding_length_per_layer_input", 0);
+        Keys k = new Keys(gguf);
+        int n = k.requiredInt(Key.BLOCK_COUNT);
+        int d = k.requiredInt(Key.EMBEDDING_LENGTH);
+        int ctx = k.requiredInt(Key.CONTEXT_LENGTH);
+        int window = k.requiredInt(Key.SLIDING_WINDOW);
+        boolean[] swa = k.perLayerBool(Key.SLIDING_WINDOW_PATTERN, n);
+        float eps = k.requiredFloat(Key.RMS_EPSILON);
+        int ple = k.intOr(Key.EMBEDDING_LENGTH_PER_LAYER_INPUT, 0);
         if (ple != 0) {
             throw new ModelFormatException(file, "per-layer embeddings (embedding_length_per_layer_input = " + ple
                 + ", Gemma 4 E2B/E4B) are not supported");
         }
-        int shared = k.intOr("attention.shared_kv_layers", 0);
+        int shared = k.intOr(Key.SHARED_KV_LAYERS, 0);
         if (shared != 0) {
             throw new ModelFormatException(file, "KV-shared layers (attention.shared_kv_layers = " + shared + ") are not supported");
         }
-        int[] heads = k.perLayerInt("attention.head_count", n, null);
-        int[] kvHeads = k.perLayerInt("attention.head_count_kv", n, heads);
-        int keyLen = k.requiredInt("attention.key_length");
-        int valLen = k.intOr("attention.value_length", keyLen);
-        int keyLenSwa = k.requiredInt("attention.key_length_swa");
-        int valLenSwa = k.intOr("attention.value_length_swa", keyLenSwa);
+        int[] heads = k.perLayerInt(Key.HEAD_COUNT, n, null);
+        int[] kvHeads = k.perLayerInt(Key.HEAD_COUNT_KV, n, heads);
+        int keyLen = k.requiredInt(Key.KEY_LENGTH);
+        int valLen = k.intOr(Key.VALUE_LENGTH, keyLen);
+        int keyLenSwa = k.requiredInt(Key.KEY_LENGTH_SWA);
+        int valLenSwa = k.intOr(Key.VALUE_LENGTH_SWA, keyLenSwa);
         if (keyLen != valLen || keyLenSwa != valLenSwa) {
             throw new ModelFormatException(file, "key and value head dimensions differ (" + keyLen + "/" + valLen + ", swa "
                 + keyLenSwa + "/" + valLenSwa + ")");
         }
-        int rot = k.intOr("rope.dimension_count", keyLen);
-        int rotSwa = k.requiredInt("rope.dimension_count_swa");
-        float base = k.floatOr("rope.freq_base", 10000f);
-        float baseSwa = k.floatOr("rope.freq_base_swa", 10000f);
-        int[] ffn = k.perLayerInt("feed_forward_length", n, null);
-        int experts = k.intOr("expert_count", 0);
-        int[] used = k.perLayerInt("expert_used_count", n, new int[n]);
-        int[] expertFfn = k.perLayerInt("expert_feed_forward_length", n, new int[n]);
-        float cap = k.floatOr("final_logit_softcapping", 30f);
-        GgufValue tokens = gguf.get("tokenizer.ggml.tokens");
+        int rot = k.intOr(Key.ROPE_DIMENSION_COUNT, keyLen);
+        int rotSwa = k.requiredInt(Key.ROPE_DIMENSION_COUNT_SWA);
+        float base = k.floatOr(Key.ROPE_FREQ_BASE, 10000f);
+        float baseSwa = k.floatOr(Key.ROPE_FREQ_BASE_SWA, 10000f);
+        int[] ffn = k.perLayerInt(Key.FEED_FORWARD_LENGTH, n, null);
+        int experts = k.intOr(Key.EXPERT_COUNT, 0);
+        int[] used = k.perLayerInt(Key.EXPERT_USED_COUNT, n, new int[n]);
+        int[] expertFfn = k.perLayerInt(Key.EXPERT_FEED_FORWARD_LENGTH, n, new int[n]);
+        float cap = k.floatOr(Key.FINAL_LOGIT_SOFTCAPPING, 30f);
+        GgufValue tokens = gguf.get(Gemma4Tokenizer.KEY_TOKENS);
         int vocab;
         if (tokens != null && tokens.isArray()) {
             vocab = tokens.length();
-        } else if (gguf.tensor("token_embd.weight") != null) {
-            vocab = (int) gguf.tensor("token_embd.weight").dim(1);
+        } else if (gguf.tensor(Gemma4Gguf.TOKEN_EMBD) != null) {
+            vocab = (int) gguf.tensor(Gemma4Gguf.TOKEN_EMBD).dim(1);
         } else {
-            throw new ModelFormatException(file, "no tokenizer.ggml.tokens and no token_embd.weight: vocabulary size unknown");
+            throw new ModelFormatException(file, "no " + Gemma4Tokenizer.KEY_TOKENS + " and no " + Gemma4Gguf.TOKEN_EMBD + ": vocabulary size unknown");
         }
         LayerConfig[] layers = new LayerConfig[n];
         for (int il = 0; il < n; il++) {
@@ -129,20 +131,20 @@ public record Gemma4Config(
     }
 
     /** Typed access to {@code gemma4.*} keys with the "scalar or per-layer array" rule. */
-    private record Keys(GgufFile gguf, String prefix) {
+    private record Keys(GgufFile gguf) {
         private Path file() {
             return gguf.path();
         }
 
-        private GgufValue get(String key) {
-            return gguf.get(prefix + key);
+        private GgufValue get(Key key) {
+            return gguf.get(key.key());
         }
 
-        private ModelFormatException missing(String key) {
-            return new ModelFormatException(file(), "missing required key " + prefix + key);
+        private ModelFormatException missing(Key key) {
+            return new ModelFormatException(file(), "missing required key " + key.key());
         }
 
-        int requiredInt(String key) {
+        int requiredInt(Key key) {
             GgufValue v = get(key);
             if (v == null) {
                 throw missing(key);
@@ -150,19 +152,19 @@ public record Gemma4Config(
             return scalarInt(key, v);
         }
 
-        int intOr(String key, int dflt) {
+        int intOr(Key key, int dflt) {
             GgufValue v = get(key);
             return v == null ? dflt : scalarInt(key, v);
         }
 
-        private int scalarInt(String key, GgufValue v) {
+        private int scalarInt(Key key, GgufValue v) {
             if (!v.isInteger()) {
-                throw new ModelFormatException(file(), prefix + key + " must be an integer, found " + v.describe());
+                throw new ModelFormatException(file(), key.key() + " must be an integer, found " + v.describe());
             }
             return v.asInt();
         }
 
-        float requiredFloat(String key) {
+        float requiredFloat(Key key) {
             GgufValue v = get(key);
             if (v == null) {
                 throw missing(key);
@@ -170,18 +172,18 @@ public record Gemma4Config(
             return floatOr(key, 0f);
         }
 
-        float floatOr(String key, float dflt) {
+        float floatOr(Key key, float dflt) {
             GgufValue v = get(key);
             if (v == null) {
                 return dflt;
             }
             if (v.isArray() || !(v.raw() instanceof Number)) {
-                throw new ModelFormatException(file(), prefix + key + " must be a number, found " + v.describe());
+                throw new ModelFormatException(file(), key.key() + " must be a number, found " + v.describe());
             }
             return v.asFloat();
         }
 
-        int[] perLayerInt(String key, int n, int[] dflt) {
+        int[] perLayerInt(Key key, int n, int[] dflt) {
             GgufValue v = get(key);
             if (v == null) {
                 if (dflt == null) {
@@ -192,12 +194,12 @@ public record Gemma4Config(
             int[] r = new int[n];
             if (v.isArray()) {
                 if (v.length() != n) {
-                    throw new ModelFormatException(file(), prefix + key + " has " + v.length() + " entries, expected block_count = " + n);
+                    throw new ModelFormatException(file(), key.key() + " has " + v.length() + " entries, expected block_count = " + n);
                 }
                 try {
                     r = v.asIntArray();
                 } catch (IllegalStateException e) {
-                    throw new ModelFormatException(file(), prefix + key + " must be integers, found " + v.describe());
+                    throw new ModelFormatException(file(), key.key() + " must be integers, found " + v.describe());
                 }
             } else {
                 java.util.Arrays.fill(r, scalarInt(key, v));
@@ -205,7 +207,7 @@ public record Gemma4Config(
             return r;
         }
 
-        boolean[] perLayerBool(String key, int n) {
+        boolean[] perLayerBool(Key key, int n) {
             GgufValue v = get(key);
             if (v == null) {
                 throw missing(key);
@@ -213,7 +215,7 @@ public record Gemma4Config(
             boolean[] r = new boolean[n];
             if (v.isArray()) {
                 if (v.length() != n) {
-                    throw new ModelFormatException(file(), prefix + key + " has " + v.length() + " entries, expected block_count = " + n);
+                    throw new ModelFormatException(file(), key.key() + " has " + v.length() + " entries, expected block_count = " + n);
                 }
                 if (v.raw() instanceof boolean[] b) {
                     return b.clone();
@@ -224,13 +226,13 @@ public record Gemma4Config(
                     }
                     return r;
                 }
-                throw new ModelFormatException(file(), prefix + key + " must be booleans, found " + v.describe());
+                throw new ModelFormatException(file(), key.key() + " must be booleans, found " + v.describe());
             }
             if (v.raw() instanceof Boolean b) {
                 java.util.Arrays.fill(r, b);
                 return r;
             }
-            throw new ModelFormatException(file(), prefix + key + " must be a bool array, found " + v.describe());
+            throw new ModelFormatException(file(), key.key() + " must be a bool array, found " + v.describe());
         }
     }
 }

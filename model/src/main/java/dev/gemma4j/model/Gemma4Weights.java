@@ -5,6 +5,11 @@ import dev.gemma4j.gguf.TensorInfo;
 import dev.gemma4j.model.Gemma4Config.LayerConfig;
 import dev.gemma4j.tensor.TensorFormat;
 import java.nio.file.Path;
+import static dev.gemma4j.model.Gemma4Gguf.LayerTensor.*;
+import static dev.gemma4j.model.Gemma4Gguf.OUTPUT;
+import static dev.gemma4j.model.Gemma4Gguf.OUTPUT_NORM;
+import static dev.gemma4j.model.Gemma4Gguf.ROPE_FREQS;
+import static dev.gemma4j.model.Gemma4Gguf.TOKEN_EMBD;
 
 /**
  * Handles on the tensors of a {@code gemma4} GGUF, by layer (spec §2). Matrices stay in the mapped file
@@ -20,15 +25,15 @@ public record Gemma4Weights(Matrix tokenEmbedding, Matrix outputHead, float[] ou
     /**
      * One decoder layer. Optional parts are null: {@code wv} (then V is the raw K projection), the whole
      * MoE group (a dense layer, spec §3.8), {@code expertDownScale}.
-     * Experts are matrices per expert; with the merged layout {@code expertGateUp[e]} holds gate rows then
-     * up rows, otherwise {@code expertGate[e]} and {@code expertUp[e]}.
+     * With the merged expert layout each expert of {@code expertGateUp} holds its gate rows then its up rows;
+     * otherwise {@code expertGate} and {@code expertUp} are separate.
      */
     public record Layer(
         float[] attnNorm, Matrix wq, Matrix wk, Matrix wv, float[] qNorm, float[] kNorm, Matrix wo,
         float[] postAttnNorm,
         float[] ffnNorm, Matrix ffnGate, Matrix ffnUp, Matrix ffnDown, float[] postFfwNorm1,
         Matrix router, float[] routerScale, float[] preFfwNorm2,
-        Matrix[] expertGateUp, Matrix[] expertGate, Matrix[] expertUp, Matrix[] expertDown, float[] expertDownScale,
+        Experts expertGateUp, Experts expertGate, Experts expertUp, Experts expertDown, float[] expertDownScale,
         float[] postFfwNorm2, float[] postFfwNorm, float layerOutputScale) {
 
         public boolean hasExperts() {
@@ -40,61 +45,60 @@ public record Gemma4Weights(Matrix tokenEmbedding, Matrix outputHead, float[] ou
     public static Gemma4Weights load(GgufFile gguf, Gemma4Config cfg) {
         Loader l = new Loader(gguf);
         int d = cfg.modelWidth();
-        Matrix embd = l.matrix("token_embd.weight", d, cfg.vocabSize());
-        Matrix out = gguf.tensor("output.weight") != null ? l.matrix("output.weight", d, cfg.vocabSize()) : embd;
-        float[] outNorm = l.vector("output_norm.weight", d);
+        Matrix embd = l.matrix(TOKEN_EMBD, d, cfg.vocabSize());
+        Matrix out = gguf.tensor(OUTPUT) != null ? l.matrix(OUTPUT, d, cfg.vocabSize()) : embd;
+        float[] outNorm = l.vector(OUTPUT_NORM, d);
         float[] ropeFreqs = null;
         Layer[] layers = new Layer[cfg.layerCount()];
         for (int il = 0; il < layers.length; il++) {
             LayerConfig lc = cfg.layer(il);
-            String p = "blk." + il + ".";
             int hd = lc.headDim();
             int qw = lc.headCount() * hd;
             int kvw = lc.kvHeadCount() * hd;
-            if (!lc.sliding() && ropeFreqs == null && gguf.tensor("rope_freqs.weight") != null) {
-                ropeFreqs = l.vector("rope_freqs.weight", lc.ropeDims() / 2);
+            if (!lc.sliding() && ropeFreqs == null && gguf.tensor(ROPE_FREQS) != null) {
+                ropeFreqs = l.vector(ROPE_FREQS, lc.ropeDims() / 2);
             }
-            boolean moe = gguf.tensor(p + "ffn_gate_inp.weight") != null;
-            Matrix[] gateUp = null;
-            Matrix[] gate = null;
-            Matrix[] up = null;
-            Matrix[] down = null;
+            boolean moe = gguf.tensor(FFN_GATE_INP.of(il)) != null;
+            Experts gateUp = null;
+            Experts gate = null;
+            Experts up = null;
+            Experts down = null;
             int ne = cfg.expertCount();
             int fe = lc.expertFfnWidth();
             if (moe) {
                 if (ne <= 0 || fe <= 0) {
-                    throw new ModelFormatException(gguf.path(), p + "ffn_gate_inp.weight exists but expert_count / expert_feed_forward_length are not set");
+                    throw new ModelFormatException(gguf.path(), FFN_GATE_INP.of(il) + " exists but expert_count / expert_feed_forward_length are not set");
                 }
-                if (gguf.tensor(p + "ffn_gate_up_exps.weight") != null) {
-                    gateUp = l.experts(p + "ffn_gate_up_exps.weight", d, 2 * fe, ne);
+                if (gguf.tensor(FFN_GATE_UP_EXPS.of(il)) != null) {
+                    gateUp = l.experts(FFN_GATE_UP_EXPS.of(il), d, 2 * fe, ne);
                 } else {
-                    gate = l.experts(p + "ffn_gate_exps.weight", d, fe, ne);
-                    up = l.experts(p + "ffn_up_exps.weight", d, fe, ne);
+                    gate = l.experts(FFN_GATE_EXPS.of(il), d, fe, ne);
+                    up = l.experts(FFN_UP_EXPS.of(il), d, fe, ne);
                 }
-                down = l.experts(p + "ffn_down_exps.weight", fe, d, ne);
+                down = l.experts(FFN_DOWN_EXPS.of(il), fe, d, ne);
             }
-            float[] scale = l.optionalVector(p + "layer_output_scale.weight", 1);
+            float[] scale = l.optionalVector(LAYER_OUTPUT_SCALE.of(il), 1);
             layers[il] = new Layer(
-                l.vector(p + "attn_norm.weight", d),
-                l.matrix(p + "attn_q.weight", d, qw),
-                l.matrix(p + "attn_k.weight", d, kvw),
-                gguf.tensor(p + "attn_v.weight") != null ? l.matrix(p + "attn_v.weight", d, kvw) : null,
-                l.vector(p + "attn_q_norm.weight", hd),
-                l.vector(p + "attn_k_norm.weight", hd),
-                l.matrix(p + "attn_output.weight", qw, d),
-                l.vector(p + "post_attention_norm.weight", d),
-                l.vector(p + "ffn_norm.weight", d),
-                l.matrix(p + "ffn_gate.weight", d, lc.ffnWidth()),
-                l.matrix(p + "ffn_up.weight", d, lc.ffnWidth()),
-                l.matrix(p + "ffn_down.weight", lc.ffnWidth(), d),
-                moe ? l.vector(p + "post_ffw_norm_1.weight", d) : null,
-                moe ? l.matrix(p + "ffn_gate_inp.weight", d, ne) : null,
-                moe ? l.vector(p + "ffn_gate_inp.scale", d) : null,
-                moe ? l.vector(p + "pre_ffw_norm_2.weight", d) : null,
+                l.vector(ATTN_NORM.of(il), d),
+                l.matrix(ATTN_Q.of(il), d, qw),
+                l.matrix(ATTN_K.of(il), d, kvw),
+                gguf.tensor(ATTN_V.of(il)) != null ? l.matrix(ATTN_V.of(il), d, kvw) : null,
+                l.vector(ATTN_Q_NORM.of(il), hd),
+                l.vector(ATTN_K_NORM.of(il), hd),
+                l.matrix(ATTN_OUTPUT.of(il), qw, d),
+                l.vector(POST_ATTENTION_NORM.of(il), d),
+                l.vector(FFN_NORM.of(il), d),
+                l.matrix(FFN_GATE.of(il), d, lc.ffnWidth()),
+                l.matrix(FFN_UP.of(il), d, lc.ffnWidth()),
+                l.matrix(FFN_DOWN.of(il), lc.ffnWidth(), d),
+                moe ? l.vector(POST_FFW_NORM_1.of(il), d) : null,
+                moe ? l.matrix(FFN_GATE_INP.of(il), d, ne) : null,
+                moe ? l.vector(FFN_GATE_INP_SCALE.of(il), d) : null,
+                moe ? l.vector(PRE_FFW_NORM_2.of(il), d) : null,
                 gateUp, gate, up, down,
-                moe ? l.optionalVector(p + "ffn_down_exps.scale", ne) : null,
-                moe ? l.vector(p + "post_ffw_norm_2.weight", d) : null,
-                l.vector(p + "post_ffw_norm.weight", d),
+                moe ? l.optionalVector(FFN_DOWN_EXPS_SCALE.of(il), ne) : null,
+                moe ? l.vector(POST_FFW_NORM_2.of(il), d) : null,
+                l.vector(POST_FFW_NORM.of(il), d),
                 scale == null ? 1f : scale[0]);
         }
         boolean hasGlobal = false;
@@ -103,7 +107,7 @@ public record Gemma4Weights(Matrix tokenEmbedding, Matrix outputHead, float[] ou
         }
         if (hasGlobal && ropeFreqs == null) {
             // llama.cpp requires it as soon as a global layer exists; without it every pair rotates.
-            throw new ModelFormatException(gguf.path(), "missing tensor rope_freqs.weight (required when the model has global layers)");
+            throw new ModelFormatException(gguf.path(), "missing tensor " + ROPE_FREQS + " (required when the model has global layers)");
         }
         return new Gemma4Weights(embd, out, outNorm, ropeFreqs, layers);
     }
@@ -139,15 +143,10 @@ public record Gemma4Weights(Matrix tokenEmbedding, Matrix outputHead, float[] ou
             return new Matrix(name, TensorFormat.of(t.type()), gguf.tensorData(t), cols, rows, t.rowBytes());
         }
 
-        Matrix[] experts(String name, int cols, int rows, int count) {
+        Experts experts(String name, int cols, int rows, int count) {
             TensorInfo t = require(name);
             checkShape(t, cols, rows, count);
-            Matrix all = new Matrix(name, TensorFormat.of(t.type()), gguf.tensorData(t), cols, rows * count, t.rowBytes());
-            Matrix[] r = new Matrix[count];
-            for (int e = 0; e < count; e++) {
-                r[e] = all.rowSlice(name + "[" + e + "]", e * rows, rows);
-            }
-            return r;
+            return Experts.of(new Matrix(name, TensorFormat.of(t.type()), gguf.tensorData(t), cols, rows * count, t.rowBytes()), rows, count);
         }
 
         float[] vector(String name, int n) {
@@ -155,6 +154,11 @@ public record Gemma4Weights(Matrix tokenEmbedding, Matrix outputHead, float[] ou
             checkShape(t, n);
             float[] v = new float[n];
             TensorFormat.of(t.type()).dequantize(gguf.tensorData(t), 0, v, 0, n);
+            for (float x : v) {
+                if (!Float.isFinite(x)) {
+                    throw new ModelFormatException(file(), "tensor " + name + " holds a non-finite value (" + x + "): the file is corrupt");
+                }
+            }
             return v;
         }
 

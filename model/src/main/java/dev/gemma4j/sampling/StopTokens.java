@@ -2,6 +2,7 @@ package dev.gemma4j.sampling;
 
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.gguf.GgufValue;
+import dev.gemma4j.tokenizer.Gemma4Tokenizer;
 import java.util.Arrays;
 
 /**
@@ -18,7 +19,7 @@ public final class StopTokens {
 
     /** Looks the stop tokens up in the GGUF vocabulary; texts that are absent are skipped. */
     public static StopTokens of(GgufFile gguf) {
-        GgufValue tokens = gguf.get("tokenizer.ggml.tokens");
+        GgufValue tokens = gguf.get(Gemma4Tokenizer.KEY_TOKENS);
         int[] found = new int[TEXTS.length + 1];
         int n = 0;
         if (tokens != null && tokens.isArray()) {
@@ -31,7 +32,7 @@ public final class StopTokens {
                 }
             }
         }
-        GgufValue eos = gguf.get("tokenizer.ggml.eos_token_id");
+        GgufValue eos = gguf.get(Gemma4Tokenizer.KEY_EOS);
         if (eos != null && eos.isInteger()) {
             found[n++] = eos.asInt();
         }

@@ -1,7 +1,17 @@
 package dev.gemma4j.synth;
 
+import static dev.gemma4j.model.Gemma4Gguf.ARCHITECTURE;
+import static dev.gemma4j.model.Gemma4Gguf.KEY_ARCHITECTURE;
+import static dev.gemma4j.model.Gemma4Gguf.KEY_CHAT_TEMPLATE;
+import static dev.gemma4j.model.Gemma4Gguf.LayerTensor.*;
+import static dev.gemma4j.model.Gemma4Gguf.OUTPUT;
+import static dev.gemma4j.model.Gemma4Gguf.OUTPUT_NORM;
+import static dev.gemma4j.model.Gemma4Gguf.ROPE_FREQS;
+import static dev.gemma4j.model.Gemma4Gguf.TOKEN_EMBD;
+
 import dev.gemma4j.gguf.GgufValue;
 import dev.gemma4j.gguf.GgufWriter;
+import dev.gemma4j.model.Gemma4Gguf.Key;
 import dev.gemma4j.tensor.GgmlType;
 import dev.gemma4j.tensor.TensorFormat;
 import dev.gemma4j.tensor.UnsupportedTensorTypeException;
@@ -128,46 +138,45 @@ public final class SynthModel {
 
     private static Map<String, GgufValue> metadata(SynthConfig c, SynthType type, SynthTokenizer.Vocab v) {
         Map<String, GgufValue> m = new LinkedHashMap<>();
-        String a = "gemma4.";
-        m.put("general.architecture", GgufValue.ofString("gemma4"));
+        m.put(KEY_ARCHITECTURE, GgufValue.ofString(ARCHITECTURE));
         m.put("general.type", GgufValue.ofString("model"));
         m.put("general.name", GgufValue.ofString("gemma4j synth " + c.name()));
         m.put("general.alignment", GgufValue.ofUint32(32));
         m.put("general.sampling.top_k", GgufValue.ofInt32(64));
         m.put("general.sampling.top_p", GgufValue.ofFloat32(0.95f));
         m.put("general.sampling.temp", GgufValue.ofFloat32(1.0f));
-        m.put(a + "block_count", GgufValue.ofUint32(c.layers()));
-        m.put(a + "context_length", GgufValue.ofUint32(c.contextLength()));
-        m.put(a + "embedding_length", GgufValue.ofUint32(c.width()));
-        m.put(a + "feed_forward_length", GgufValue.ofUint32(c.denseWidth()));
-        m.put(a + "attention.head_count", GgufValue.ofUint32(c.heads()));
+        m.put(Key.BLOCK_COUNT.key(), GgufValue.ofUint32(c.layers()));
+        m.put(Key.CONTEXT_LENGTH.key(), GgufValue.ofUint32(c.contextLength()));
+        m.put(Key.EMBEDDING_LENGTH.key(), GgufValue.ofUint32(c.width()));
+        m.put(Key.FEED_FORWARD_LENGTH.key(), GgufValue.ofUint32(c.denseWidth()));
+        m.put(Key.HEAD_COUNT.key(), GgufValue.ofUint32(c.heads()));
         int[] kv = new int[c.layers()];
         for (int il = 0; il < c.layers(); il++) {
             kv[il] = c.kvHeads(il);
         }
-        m.put(a + "attention.head_count_kv", GgufValue.ofInt32Array(kv));
-        m.put(a + "rope.freq_base", GgufValue.ofFloat32(ROPE_BASE_FULL));
-        m.put(a + "rope.freq_base_swa", GgufValue.ofFloat32(ROPE_BASE_SWA));
-        m.put(a + "attention.layer_norm_rms_epsilon", GgufValue.ofFloat32(1e-6f));
+        m.put(Key.HEAD_COUNT_KV.key(), GgufValue.ofInt32Array(kv));
+        m.put(Key.ROPE_FREQ_BASE.key(), GgufValue.ofFloat32(ROPE_BASE_FULL));
+        m.put(Key.ROPE_FREQ_BASE_SWA.key(), GgufValue.ofFloat32(ROPE_BASE_SWA));
+        m.put(Key.RMS_EPSILON.key(), GgufValue.ofFloat32(1e-6f));
         if (c.hasExperts()) {
-            m.put(a + "expert_count", GgufValue.ofUint32(c.experts()));
-            m.put(a + "expert_used_count", GgufValue.ofUint32(c.expertsPerToken()));
+            m.put(Key.EXPERT_COUNT.key(), GgufValue.ofUint32(c.experts()));
+            m.put(Key.EXPERT_USED_COUNT.key(), GgufValue.ofUint32(c.expertsPerToken()));
         }
-        m.put(a + "attention.key_length", GgufValue.ofUint32(c.headDimFull()));
-        m.put(a + "attention.value_length", GgufValue.ofUint32(c.headDimFull()));
+        m.put(Key.KEY_LENGTH.key(), GgufValue.ofUint32(c.headDimFull()));
+        m.put(Key.VALUE_LENGTH.key(), GgufValue.ofUint32(c.headDimFull()));
         m.put("general.file_type", GgufValue.ofUint32(type.fileType()));
-        m.put(a + "final_logit_softcapping", GgufValue.ofFloat32(SOFTCAP));
-        m.put(a + "attention.sliding_window", GgufValue.ofUint32(c.slidingWindow()));
-        m.put(a + "attention.shared_kv_layers", GgufValue.ofUint32(0));
-        m.put(a + "embedding_length_per_layer_input", GgufValue.ofUint32(0));
-        m.put(a + "attention.sliding_window_pattern", GgufValue.ofBoolArray(c.slidingPattern()));
-        m.put(a + "attention.key_length_swa", GgufValue.ofUint32(c.headDimSwa()));
-        m.put(a + "attention.value_length_swa", GgufValue.ofUint32(c.headDimSwa()));
+        m.put(Key.FINAL_LOGIT_SOFTCAPPING.key(), GgufValue.ofFloat32(SOFTCAP));
+        m.put(Key.SLIDING_WINDOW.key(), GgufValue.ofUint32(c.slidingWindow()));
+        m.put(Key.SHARED_KV_LAYERS.key(), GgufValue.ofUint32(0));
+        m.put(Key.EMBEDDING_LENGTH_PER_LAYER_INPUT.key(), GgufValue.ofUint32(0));
+        m.put(Key.SLIDING_WINDOW_PATTERN.key(), GgufValue.ofBoolArray(c.slidingPattern()));
+        m.put(Key.KEY_LENGTH_SWA.key(), GgufValue.ofUint32(c.headDimSwa()));
+        m.put(Key.VALUE_LENGTH_SWA.key(), GgufValue.ofUint32(c.headDimSwa()));
         if (c.hasExperts()) {
-            m.put(a + "expert_feed_forward_length", GgufValue.ofUint32(c.expertWidth()));
+            m.put(Key.EXPERT_FEED_FORWARD_LENGTH.key(), GgufValue.ofUint32(c.expertWidth()));
         }
-        m.put(a + "rope.dimension_count", GgufValue.ofUint32(c.headDimFull()));
-        m.put(a + "rope.dimension_count_swa", GgufValue.ofUint32(c.headDimSwa()));
+        m.put(Key.ROPE_DIMENSION_COUNT.key(), GgufValue.ofUint32(c.headDimFull()));
+        m.put(Key.ROPE_DIMENSION_COUNT_SWA.key(), GgufValue.ofUint32(c.headDimSwa()));
         m.put("general.quantization_version", GgufValue.ofUint32(2));
         m.put("tokenizer.ggml.model", GgufValue.ofString("gemma4"));
         m.put("tokenizer.ggml.tokens", GgufValue.ofStringArray(v.tokens()));
@@ -179,7 +188,7 @@ public final class SynthModel {
         m.put("tokenizer.ggml.unknown_token_id", GgufValue.ofUint32(3));
         m.put("tokenizer.ggml.padding_token_id", GgufValue.ofUint32(0));
         m.put("tokenizer.ggml.mask_token_id", GgufValue.ofUint32(4));
-        m.put("tokenizer.chat_template", GgufValue.ofString(chatTemplate()));
+        m.put(KEY_CHAT_TEMPLATE, GgufValue.ofString(chatTemplate()));
         m.put("tokenizer.ggml.add_space_prefix", GgufValue.ofBool(false));
         m.put("tokenizer.ggml.add_bos_token", GgufValue.ofBool(true));
         return m;
@@ -212,12 +221,12 @@ public final class SynthModel {
         }
         SynthTensor.Fill norm = new SynthTensor.Around(1.0, 0.2);
         double embStd = EMBEDDING_RMS / Math.sqrt(D);
-        d.add(new Draft("token_embd.weight", new long[] {D, c.vocab()}, -1, new SynthTensor.Normal(embStd)));
+        d.add(new Draft(TOKEN_EMBD, new long[] {D, c.vocab()}, -1, new SynthTensor.Normal(embStd)));
         if (c.untiedOutput()) {
-            d.add(new Draft("output.weight", new long[] {D, c.vocab()}, -1, new SynthTensor.Normal(embStd)));
+            d.add(new Draft(OUTPUT, new long[] {D, c.vocab()}, -1, new SynthTensor.Normal(embStd)));
         }
         double logitScale = LOGIT_STD / EMBEDDING_RMS;
-        d.add(new Draft("output_norm.weight", new long[] {D}, -1, new SynthTensor.Around(logitScale, 0.1 * logitScale)));
+        d.add(new Draft(OUTPUT_NORM, new long[] {D}, -1, new SynthTensor.Around(logitScale, 0.1 * logitScale)));
         if (anyFull) {
             int pairs = c.headDimFull() / 2;
             int rotated = (int) (c.headDimFull() * SynthConfig.FULL_ROTARY_FRACTION / 2);
@@ -225,51 +234,50 @@ public final class SynthModel {
             for (int i = 0; i < pairs; i++) {
                 f[i] = i < rotated ? 1.0f : 1e30f;
             }
-            d.add(new Draft("rope_freqs.weight", new long[] {pairs}, -1, new SynthTensor.Values(f)));
+            d.add(new Draft(ROPE_FREQS, new long[] {pairs}, -1, new SynthTensor.Values(f)));
         }
         for (int il = 0; il < c.layers(); il++) {
-            String p = "blk." + il + ".";
             long hd = c.headDim(il);
             long q = (long) c.heads() * hd;
             long kv = (long) c.kvHeads(il) * hd;
             long F = c.denseWidth();
             double qkNorm = Math.sqrt(ATTENTION_SCORE_STD / Math.sqrt(hd));
-            d.add(new Draft(p + "attn_norm.weight", new long[] {D}, il, norm));
-            d.add(new Draft(p + "attn_q.weight", new long[] {D, q}, il, new SynthTensor.Normal(1 / Math.sqrt(D))));
-            d.add(new Draft(p + "attn_k.weight", new long[] {D, kv}, il, new SynthTensor.Normal(1 / Math.sqrt(D))));
+            d.add(new Draft(ATTN_NORM.of(il), new long[] {D}, il, norm));
+            d.add(new Draft(ATTN_Q.of(il), new long[] {D, q}, il, new SynthTensor.Normal(1 / Math.sqrt(D))));
+            d.add(new Draft(ATTN_K.of(il), new long[] {D, kv}, il, new SynthTensor.Normal(1 / Math.sqrt(D))));
             if (c.isSliding(il)) {
-                d.add(new Draft(p + "attn_v.weight", new long[] {D, kv}, il, new SynthTensor.Normal(1 / Math.sqrt(D))));
+                d.add(new Draft(ATTN_V.of(il), new long[] {D, kv}, il, new SynthTensor.Normal(1 / Math.sqrt(D))));
             }
-            d.add(new Draft(p + "attn_output.weight", new long[] {q, D}, il, new SynthTensor.Normal(1 / Math.sqrt(q))));
-            d.add(new Draft(p + "attn_q_norm.weight", new long[] {hd}, il, new SynthTensor.Around(qkNorm, 0.2 * qkNorm)));
-            d.add(new Draft(p + "attn_k_norm.weight", new long[] {hd}, il, new SynthTensor.Around(qkNorm, 0.2 * qkNorm)));
-            d.add(new Draft(p + "post_attention_norm.weight", new long[] {D}, il, norm));
-            d.add(new Draft(p + "ffn_norm.weight", new long[] {D}, il, norm));
-            d.add(new Draft(p + "ffn_gate.weight", new long[] {D, F}, il, new SynthTensor.Normal(1 / Math.sqrt(D))));
-            d.add(new Draft(p + "ffn_up.weight", new long[] {D, F}, il, new SynthTensor.Normal(1 / Math.sqrt(D))));
-            d.add(new Draft(p + "ffn_down.weight", new long[] {F, D}, il, new SynthTensor.Normal(1 / Math.sqrt(F))));
-            d.add(new Draft(p + "post_ffw_norm.weight", new long[] {D}, il, norm));
-            d.add(new Draft(p + "layer_output_scale.weight", new long[] {1}, il, new SynthTensor.Around(0.9, 0.1)));
+            d.add(new Draft(ATTN_OUTPUT.of(il), new long[] {q, D}, il, new SynthTensor.Normal(1 / Math.sqrt(q))));
+            d.add(new Draft(ATTN_Q_NORM.of(il), new long[] {hd}, il, new SynthTensor.Around(qkNorm, 0.2 * qkNorm)));
+            d.add(new Draft(ATTN_K_NORM.of(il), new long[] {hd}, il, new SynthTensor.Around(qkNorm, 0.2 * qkNorm)));
+            d.add(new Draft(POST_ATTENTION_NORM.of(il), new long[] {D}, il, norm));
+            d.add(new Draft(FFN_NORM.of(il), new long[] {D}, il, norm));
+            d.add(new Draft(FFN_GATE.of(il), new long[] {D, F}, il, new SynthTensor.Normal(1 / Math.sqrt(D))));
+            d.add(new Draft(FFN_UP.of(il), new long[] {D, F}, il, new SynthTensor.Normal(1 / Math.sqrt(D))));
+            d.add(new Draft(FFN_DOWN.of(il), new long[] {F, D}, il, new SynthTensor.Normal(1 / Math.sqrt(F))));
+            d.add(new Draft(POST_FFW_NORM.of(il), new long[] {D}, il, norm));
+            d.add(new Draft(LAYER_OUTPUT_SCALE.of(il), new long[] {1}, il, new SynthTensor.Around(0.9, 0.1)));
             if (c.hasExperts()) {
                 long E = c.experts();
                 long I = c.expertWidth();
-                d.add(new Draft(p + "post_ffw_norm_1.weight", new long[] {D}, il, norm));
-                d.add(new Draft(p + "ffn_gate_inp.weight", new long[] {D, E}, il, new SynthTensor.Normal(ROUTER_LOGIT_STD)));
-                d.add(new Draft(p + "ffn_gate_inp.scale", new long[] {D}, il, new SynthTensor.Around(1.0, 0.3)));
-                d.add(new Draft(p + "pre_ffw_norm_2.weight", new long[] {D}, il, norm));
-                String gate = p + "ffn_gate_exps.weight";
-                String up = p + "ffn_up_exps.weight";
+                d.add(new Draft(POST_FFW_NORM_1.of(il), new long[] {D}, il, norm));
+                d.add(new Draft(FFN_GATE_INP.of(il), new long[] {D, E}, il, new SynthTensor.Normal(ROUTER_LOGIT_STD)));
+                d.add(new Draft(FFN_GATE_INP_SCALE.of(il), new long[] {D}, il, new SynthTensor.Around(1.0, 0.3)));
+                d.add(new Draft(PRE_FFW_NORM_2.of(il), new long[] {D}, il, norm));
+                String gate = FFN_GATE_EXPS.of(il);
+                String up = FFN_UP_EXPS.of(il);
                 SynthTensor.Normal expertIn = new SynthTensor.Normal(1 / Math.sqrt(D));
                 if (c.splitExperts()) {
                     d.add(new Draft(gate, new long[] {D, I, E}, il, expertIn));
                     d.add(new Draft(up, new long[] {D, I, E}, il, expertIn));
                 } else {
-                    d.add(new Draft(p + "ffn_gate_up_exps.weight", new long[] {D, 2 * I, E}, il,
+                    d.add(new Draft(FFN_GATE_UP_EXPS.of(il), new long[] {D, 2 * I, E}, il,
                         new SynthTensor.MergedGateUp(expertIn.std(), gate, up, (int) I)));
                 }
-                d.add(new Draft(p + "ffn_down_exps.weight", new long[] {I, D, E}, il, new SynthTensor.Normal(1 / Math.sqrt(I))));
-                d.add(new Draft(p + "ffn_down_exps.scale", new long[] {E}, il, new SynthTensor.Around(1.0, 0.5)));
-                d.add(new Draft(p + "post_ffw_norm_2.weight", new long[] {D}, il, norm));
+                d.add(new Draft(FFN_DOWN_EXPS.of(il), new long[] {I, D, E}, il, new SynthTensor.Normal(1 / Math.sqrt(I))));
+                d.add(new Draft(FFN_DOWN_EXPS_SCALE.of(il), new long[] {E}, il, new SynthTensor.Around(1.0, 0.5)));
+                d.add(new Draft(POST_FFW_NORM_2.of(il), new long[] {D}, il, norm));
             }
         }
         // llama.cpp's loader (and so llama-quantize) walks tensors by layer, then by name: write them so

@@ -1,5 +1,7 @@
 package dev.gemma4j.synth;
 
+import dev.gemma4j.model.Gemma4Gguf.LayerTensor;
+import dev.gemma4j.model.Gemma4Gguf;
 import dev.gemma4j.tensor.GgmlType;
 import java.util.Locale;
 
@@ -52,22 +54,22 @@ public enum SynthType {
     enum Category { OUTPUT, TOKEN_EMBD, ATTN_V, ATTN_K, ATTN_Q, ATTN_OUTPUT, FFN_UP, FFN_GATE, FFN_DOWN, OTHER }
 
     static Category category(String name) {
-        if (name.equals("output.weight")) {
+        if (name.equals(Gemma4Gguf.OUTPUT)) {
             return Category.OUTPUT;
         }
-        if (name.equals("token_embd.weight")) {
+        if (name.equals(Gemma4Gguf.TOKEN_EMBD)) {
             return Category.TOKEN_EMBD;
         }
-        if (name.contains("attn_v.weight")) {
+        if (name.contains(LayerTensor.ATTN_V.suffix())) {
             return Category.ATTN_V;
         }
-        if (name.contains("attn_k.weight")) {
+        if (name.contains(LayerTensor.ATTN_K.suffix())) {
             return Category.ATTN_K;
         }
-        if (name.contains("attn_q.weight")) {
+        if (name.contains(LayerTensor.ATTN_Q.suffix())) {
             return Category.ATTN_Q;
         }
-        if (name.contains("attn_output.weight")) {
+        if (name.contains(LayerTensor.ATTN_OUTPUT.suffix())) {
             return Category.ATTN_OUTPUT;
         }
         if (name.contains("ffn_up")) {
@@ -85,7 +87,7 @@ public enum SynthType {
     /** Whether llama-quantize would quantize this tensor at all (2-D/3-D weights, no norms, no router). */
     static boolean quantizable(String name, long[] shape) {
         return shape.length >= 2 && name.endsWith("weight") && !name.contains("_norm.weight")
-            && !name.contains("ffn_gate_inp.weight");
+            && !name.contains(LayerTensor.FFN_GATE_INP.suffix());
     }
 
     /**

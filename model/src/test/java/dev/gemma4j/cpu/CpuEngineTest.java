@@ -123,6 +123,43 @@ class CpuEngineTest {
     }
 
     @Test
+    void oneMixedStepEqualsPrefillAndDecodeApart() {
+        // A continuous-batching step: session 0 decodes one token while session 1 prefills a 20-token piece
+        // that straddles the window; both share the step's batches (chunk 8 splits session 1 over three).
+        int[] first = java.util.Arrays.copyOf(prompt, 10);
+        int[] piece = java.util.Arrays.copyOfRange(prompt, 10, 30);
+        float[] decodedAlone;
+        float[] prefilledAlone;
+        try (CpuEngine e = new CpuEngine(gguf, opts(8, 2))) {
+            try (Session s = e.newSession()) {
+                float[] l = e.prefill(s, first);
+                e.decode(s, 77, l);
+                decodedAlone = l;
+            }
+            try (Session s = e.newSession()) {
+                prefilledAlone = e.prefill(s, piece);
+            }
+            Session a = e.newSession();
+            Session b = e.newSession();
+            e.prefill(a, first);
+            float[][] logits = {new float[e.config().vocabSize()], new float[e.config().vocabSize()]};
+            e.step(List.of(a, b), new int[][] {{77}, piece}, logits);
+            assertEquals(first.length + 1, a.position());
+            assertEquals(piece.length, b.position());
+            assertClose(decodedAlone, logits[0], 1e-3, "decoding row in a mixed step");
+            assertClose(prefilledAlone, logits[1], 1e-3, "prompt piece in a mixed step");
+            // logits not asked for are not written; the session still advances
+            float[][] none = {null};
+            e.step(List.of(b), new int[][] {{5, 6}}, none);
+            assertEquals(piece.length + 2, b.position());
+            assertThrows(IllegalArgumentException.class, () -> e.step(List.of(a, a), new int[][] {{1}, {2}}, new float[2][]));
+            int before = b.position();
+            assertThrows(ContextOverflowException.class, () -> e.step(List.of(a, b), new int[][] {{1}, new int[60]}, new float[2][]));
+            assertEquals(before, b.position(), "nothing is evaluated when a session does not fit");
+        }
+    }
+
+    @Test
     void f16CacheStaysCloseToF32() {
         float[] f32 = prefill(opts(16, 1), prompt);
         float[] f16 = prefill(opts(16, 1).withKvCacheType(KvCacheType.F16), prompt);
