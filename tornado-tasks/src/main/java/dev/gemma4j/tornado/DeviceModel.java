@@ -2,7 +2,9 @@ package dev.gemma4j.tornado;
 
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.gguf.TensorInfo;
+import dev.gemma4j.model.Experts;
 import dev.gemma4j.model.Gemma4Config;
+import dev.gemma4j.model.Gemma4Math;
 import dev.gemma4j.model.Gemma4Weights;
 import dev.gemma4j.model.Matrix;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -59,46 +61,44 @@ final class DeviceModel {
             for (Matrix mtx : new Matrix[] {l.wq(), l.wk(), l.wv(), l.wo(), l.ffnGate(), l.ffnUp(), l.ffnDown(), l.router()}) {
                 check.accept(mtx);
             }
-            for (Matrix[] e : new Matrix[][] {l.expertGateUp(), l.expertGate(), l.expertUp(), l.expertDown()}) {
+            for (Experts e : new Experts[] {l.expertGateUp(), l.expertGate(), l.expertUp(), l.expertDown()}) {
                 if (e != null) {
-                    check.accept(e[0]);
+                    check.accept(e.all());
                 }
             }
         }
     }
 
-    static DeviceModel upload(GgufFile gguf, Gemma4Config cfg, Gemma4Weights w) {
+    static DeviceModel upload(Gemma4Config cfg, Gemma4Weights w) {
         DeviceWeight emb = matrix(w.tokenEmbedding());
         DeviceWeight head = w.outputHead() == w.tokenEmbedding() ? emb : matrix(w.outputHead());
         Layer[] layers = new Layer[cfg.layerCount()];
         for (int il = 0; il < layers.length; il++) {
             Gemma4Weights.Layer l = w.layers()[il];
-            String p = "blk." + il + ".";
             boolean moe = l.hasExperts();
             layers[il] = new Layer(
                 vec(l.attnNorm()), matrix(l.wq()), matrix(l.wk()), l.wv() == null ? null : matrix(l.wv()), vec(l.qNorm()), vec(l.kNorm()),
                 matrix(l.wo()), vec(l.postAttnNorm()), vec(l.ffnNorm()), matrix(l.ffnGate()), matrix(l.ffnUp()), matrix(l.ffnDown()),
                 moe ? vec(l.postFfwNorm1()) : null, moe ? matrix(l.router()) : null, moe ? vec(l.routerScale()) : null,
                 moe ? vec(l.preFfwNorm2()) : null,
-                moe && l.expertGateUp() != null ? experts(gguf, p + "ffn_gate_up_exps.weight", l.expertGateUp()) : null,
-                moe && l.expertGate() != null ? experts(gguf, p + "ffn_gate_exps.weight", l.expertGate()) : null,
-                moe && l.expertUp() != null ? experts(gguf, p + "ffn_up_exps.weight", l.expertUp()) : null,
-                moe ? experts(gguf, p + "ffn_down_exps.weight", l.expertDown()) : null,
+                moe && l.expertGateUp() != null ? experts(l.expertGateUp()) : null,
+                moe && l.expertGate() != null ? experts(l.expertGate()) : null,
+                moe && l.expertUp() != null ? experts(l.expertUp()) : null,
+                moe ? experts(l.expertDown()) : null,
                 moe && l.expertDownScale() != null ? vec(l.expertDownScale()) : null,
                 moe ? vec(l.postFfwNorm2()) : null, vec(l.postFfwNorm()), l.layerOutputScale());
         }
-        return new DeviceModel(emb, head, vec(w.outputNorm()), w.ropeFreqs(), (float) Math.sqrt(cfg.modelWidth()), layers);
+        return new DeviceModel(emb, head, vec(w.outputNorm()), w.ropeFreqs(), Gemma4Math.embeddingScale(cfg), layers);
     }
 
     private static DeviceWeight matrix(Matrix mtx) {
         return DeviceWeight.upload(mtx.name(), mtx.format().type(), mtx.data(), mtx.cols(), mtx.rows(), mtx.rowBytes(), 0);
     }
 
-    /** The whole 3-D tensor as one array; per-expert matrices give its shape. */
-    private static DeviceWeight experts(GgufFile gguf, String name, Matrix[] perExpert) {
-        TensorInfo t = gguf.tensor(name);
-        Matrix e0 = perExpert[0];
-        return DeviceWeight.upload(name, e0.format().type(), gguf.tensorData(t), e0.cols(), e0.rows(), e0.rowBytes(), perExpert.length);
+    /** The whole 3-D tensor as one array (the kernel indexes the chosen expert by its stride). */
+    private static DeviceWeight experts(Experts e) {
+        Matrix all = e.all();
+        return DeviceWeight.upload(e.name(), all.format().type(), all.data(), all.cols(), e.rowsPerExpert(), all.rowBytes(), e.count());
     }
 
     private static FloatArray vec(float[] v) {

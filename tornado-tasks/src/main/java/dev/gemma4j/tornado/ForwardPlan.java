@@ -2,6 +2,7 @@ package dev.gemma4j.tornado;
 
 import dev.gemma4j.model.Gemma4Config;
 import dev.gemma4j.model.Gemma4Config.LayerConfig;
+import dev.gemma4j.model.Gemma4Math;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -160,7 +161,7 @@ final class ForwardPlan {
         List<double[]> kinds = new ArrayList<>();
         layerRope = new int[cfg.layerCount()];
         for (int il = 0; il < cfg.layerCount(); il++) {
-            double[] inv = RopeFrequencies.of(cfg.layer(il), m.ropeFreqs);
+            double[] inv = Gemma4Math.ropeInverseFrequencies(cfg.layer(il), m.ropeFreqs);
             int found = -1;
             for (int kk = 0; kk < kinds.size(); kk++) {
                 if (java.util.Arrays.equals(kinds.get(kk), inv)) {
@@ -323,7 +324,7 @@ final class ForwardPlan {
         FloatArray preNorm2 = hasMoe ? w.preFfwNorm2() : noScale;
         resident(w.postAttnNorm(), w.ffnNorm(), routerScale, preNorm2);
         graph.task(name, Kernels::attnResidualFfnNorm, new KernelContext(), proj, h, w.postAttnNorm(), w.ffnNorm(), xn, routerScale, routerIn,
-            preNorm2, xe, nrows, d, cfg.rmsEps(), (float) (1.0 / Math.sqrt(d)), hasMoe ? 1 : 0, tun.normLocal());
+            preNorm2, xe, nrows, d, cfg.rmsEps(), Gemma4Math.routerInputScale(cfg), hasMoe ? 1 : 0, tun.normLocal());
         kernel(name, batch, tun.normLocal());
 
         // ---- dense MLP
@@ -345,7 +346,7 @@ final class ForwardPlan {
             group();
             matvec(p + "router", w.router(), routerIn, routerLogits, 1, 0);
             name = p + "topK";
-            graph.task(name, Kernels::topK, routerLogits, topIdx, topW, nrows, ne, kUsed, RopeFrequencies.MIN_EXPERT_WEIGHT_SUM, batch);
+            graph.task(name, Kernels::topK, routerLogits, topIdx, topW, nrows, ne, kUsed, Gemma4Math.MIN_EXPERT_WEIGHT_SUM, batch);
             taskNames.add(name);
             group();
             if (w.expertGateUp() != null) {

@@ -561,9 +561,10 @@ final class Kernels {
     }
 
     /**
-     * topK (router): softmax over the experts' logits, the k most probable (ties to the lower id; a NaN
-     * probability is never preferred, so an expert id is always valid), renormalised with llama.cpp's lower
-     * bound on the sum, then ordered by expert id (the order the CPU engine sums them in). One thread per row.
+     * topK (router): softmax over the experts' logits, the k most probable with the rules of
+     * {@code Gemma4Math.selectExperts} (ties to the lower id; NaN ranks below every number, so the ids are
+     * always valid and distinct), renormalised with llama.cpp's lower bound on the sum, then ordered by
+     * expert id (the order the CPU engine sums them in). One thread per row.
      */
     static void topK(FloatArray logits, IntArray topIdx, FloatArray topW, IntArray nrows, int ne, int k, float minSum, int batch) {
         for (@Parallel int b = 0; b < batch; b++) {
@@ -595,7 +596,8 @@ final class Kernels {
                             }
                         }
                         float p = logits.get(o + e);
-                        if (!taken && (best < 0 || p > bestP)) {
+                        // Gemma4Math.selectExperts: ties to the lower id, NaN below every number
+                        if (!taken && (best < 0 || p > bestP || (bestP != bestP && p == p))) {
                             best = e;
                             bestP = p;
                         }

@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.TornadoExecutionResult;
+import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 
@@ -22,6 +24,15 @@ import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
  * session is one {@code execute()} of {@link #launchesPerStep()} kernel launches.
  */
 public final class TornadoEngine implements Engine {
+    static {
+        // TornadoVM encodes a task graph's schedule in a fixed-size bytecode buffer (4 KB by default, enough for
+        // a few dozen tasks); the whole model is one graph of about 25 tasks per layer. Read once, when
+        // TornadoVM compiles its first graph, so setting it here (unless the user did) is early enough.
+        if (System.getProperty("tornado.tvm.maxbytecodesize") == null) {
+            System.setProperty("tornado.tvm.maxbytecodesize", Integer.toString(1 << 20));
+        }
+    }
+
     private final Gemma4Config cfg;
     private final EngineOptions options;
     private final Tuning tun;
@@ -39,10 +50,14 @@ public final class TornadoEngine implements Engine {
      * them; null for TornadoVM's default) with the profile's {@code tornado.*} settings.
      */
     public TornadoEngine(GgufFile gguf, EngineOptions options, Map<String, String> settings, String deviceSpec) {
-        this(gguf, options, Tuning.from(settings), deviceSpec);
+        this(gguf, options, Tuning.from(settings), deviceSpec, settings);
     }
 
     TornadoEngine(GgufFile gguf, EngineOptions options, Tuning tuning, String deviceSpec) {
+        this(gguf, options, tuning, deviceSpec, Map.of());
+    }
+
+    private TornadoEngine(GgufFile gguf, EngineOptions options, Tuning tuning, String deviceSpec, Map<String, String> settings) {
         this.cfg = Gemma4Config.read(gguf);
         this.options = options;
         this.tun = tuning;
@@ -50,7 +65,7 @@ public final class TornadoEngine implements Engine {
         DeviceModel.checkFormats(weights);
         this.device = device(deviceSpec);
         checkMemory(gguf);
-        DeviceModel dm = DeviceModel.upload(gguf, cfg, weights);
+        DeviceModel dm = DeviceModel.upload(cfg, weights);
         this.fp = new ForwardPlan(cfg, dm, tun, options.contextLength());
         ImmutableTaskGraph itg = fp.graph.snapshot();
         this.plan = new TornadoExecutionPlan(itg);
@@ -58,6 +73,11 @@ public final class TornadoEngine implements Engine {
         // no -cl-fast-relaxed-math (TornadoVM's OpenCL default): it drops NaN/inf semantics and lets the
         // compiler reassociate the rounding arithmetic that reproduces llama.cpp's activations
         plan.withCompilerFlags(TornadoVMBackendType.OPENCL, "-w");
+        if (Boolean.parseBoolean(settings.getOrDefault("tornado.cudaGraph", "false"))) {
+            // PTX only (profiles/ptx.properties): the whole step replayed as one CUDA graph, saving the
+            // per-launch dispatch cost of the ~25 kernels per layer
+            plan.withCUDAGraph();
+        }
         this.slots = new TornadoSession[tun.sessions()];
     }
 
@@ -234,6 +254,73 @@ public final class TornadoEngine implements Engine {
         }
     }
 
+    /**
+     * A mixed step (continuous batching): every session's tokens become consecutive rows of the same
+     * batches, decoding sessions and prompt pieces together, B rows per execute(); each row carries its own
+     * session slot and position, so nothing depends on what else shares the batch.
+     */
+    @Override
+    public synchronized void step(List<? extends Session> sessions, int[][] tokens, float[][] logits) {
+        checkOpen();
+        int n = sessions.size();
+        if (tokens.length != n || logits.length != n) {
+            throw new IllegalArgumentException("step: " + n + " sessions, " + tokens.length + " token lists, " + logits.length + " logit arrays");
+        }
+        for (int i = 0; i < n; i++) {
+            TornadoSession s = own(sessions.get(i));
+            for (int j = 0; j < i; j++) {
+                if (sessions.get(j) == s) {
+                    throw new IllegalArgumentException("step: the same session appears twice");
+                }
+            }
+            if (tokens[i].length == 0) {
+                throw new IllegalArgumentException("step: session " + i + " has no tokens");
+            }
+            for (int t : tokens[i]) {
+                checkToken(t);
+            }
+            if (logits[i] != null) {
+                checkLogits(logits[i]);
+            }
+            if ((long) s.position + tokens[i].length > s.contextLength()) {
+                throw new ContextOverflowException(s.position, tokens[i].length, s.contextLength());
+            }
+        }
+        int b = fp.batch;
+        int rows = 0;
+        int[] rowSession = new int[b];
+        int[] rowIndex = new int[b];
+        for (int i = 0; i < n; i++) {
+            TornadoSession s = (TornadoSession) sessions.get(i);
+            for (int j = 0; j < tokens[i].length; j++) {
+                setRow(rows, tokens[i][j], s.position + j, s.slot);
+                rowSession[rows] = i;
+                rowIndex[rows] = j;
+                rows++;
+                if (rows == b) {
+                    stepAndCollect(rows, rowSession, rowIndex, tokens, logits);
+                    rows = 0;
+                }
+            }
+        }
+        if (rows > 0) {
+            stepAndCollect(rows, rowSession, rowIndex, tokens, logits);
+        }
+        for (int i = 0; i < n; i++) {
+            ((TornadoSession) sessions.get(i)).position += tokens[i].length;
+        }
+    }
+
+    private void stepAndCollect(int rows, int[] rowSession, int[] rowIndex, int[][] tokens, float[][] logits) {
+        step(rows);
+        for (int r = 0; r < rows; r++) {
+            int i = rowSession[r];
+            if (rowIndex[r] == tokens[i].length - 1 && logits[i] != null) {
+                copyLogits(r, logits[i]);
+            }
+        }
+    }
+
     @Override
     public synchronized void decode(Session session, int token, float[] logits) {
         oneLogits[0] = logits;
@@ -253,9 +340,33 @@ public final class TornadoEngine implements Engine {
 
     private void step(int rows) {
         fp.nrows.set(0, rows);
-        plan.execute();
+        TornadoExecutionResult r = plan.execute();
+        if (profiling) {
+            lastProfile = r.getProfilerResult().getProfileLog();
+            lastKernelNanos = r.getProfilerResult().getDeviceKernelTime();
+        }
         executions++;
         rowsEvaluated += rows;
+    }
+
+    private boolean profiling;
+    private String lastProfile = "";
+    private long lastKernelNanos;
+
+    /** Turns TornadoVM's profiler on (per-task kernel times of each execute(), for measurements). */
+    public synchronized void enableProfiler() {
+        plan.withProfiler(ProfilerMode.SILENT);
+        profiling = true;
+    }
+
+    /** TornadoVM's profile of the last execute() (JSON, per task), when the profiler is on. */
+    public synchronized String lastProfile() {
+        return lastProfile;
+    }
+
+    /** Device kernel time of the last execute() in ns, when the profiler is on. */
+    public synchronized long lastKernelNanos() {
+        return lastKernelNanos;
     }
 
     private void copyLogits(int row, float[] out) {
