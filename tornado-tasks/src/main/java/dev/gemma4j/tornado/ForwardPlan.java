@@ -16,9 +16,9 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * The Gemma 4 forward pass as one TaskGraph: embedding, every decoder layer, final norm, LM head,
- * soft-cap and greedy argmax, for a batch of up to {@code B} rows (a prefill chunk, or one row per session
- * of a decoding step), so one decoded token is one {@code execute()}.
+ * The Gemma 4 forward pass as a chain of TaskGraphs in one execution plan (head: embedding; one graph per
+ * decoder layer; tail: final norm, LM head, soft-cap and greedy argmax), for a batch of up to {@code B} rows
+ * (a prefill chunk, or one row per session of a decoding step), so one decoded token is one {@code execute()}.
  * <p>
  * {@link #layer} is the single description of a decoder layer (spec §3.3); the tasks carry the model's
  * names (attnNorm, qkv, qkNormRope, kvStore, attention, attnOut, ffnNorm, denseGateUp, router, topK,
@@ -37,7 +37,10 @@ final class ForwardPlan {
     final int contextLength;
     final int batch;
     final int d;
-    final TaskGraph graph;
+    /** head (embedding), one graph per decoder layer, tail (final norm, logits, argmax). */
+    final List<TaskGraph> graphs = new ArrayList<>();
+    private TaskGraph graph;
+    private String graphName;
     final GridScheduler grid = new GridScheduler();
     final List<String> taskNames = new ArrayList<>();
 
@@ -86,8 +89,10 @@ final class ForwardPlan {
     final int[] capacity;
     private final int maxExpertsUsed;
 
-    /** Everything the graph reads that is not a per-step input: copied to the device once. */
+    /** What the graph being built reads that no other graph shares (weights, its KV cache, constants): copied once. */
     private final Map<Object, Boolean> resident = new IdentityHashMap<>();
+    /** Activation and scratch buffers every graph may use (each graph declares them; allocated once). */
+    private final Map<Object, Boolean> shared = new IdentityHashMap<>();
     /** Rounded copies of activation buffers, per (buffer, rounding kind); reused across layers. */
     private final Map<FloatArray, FloatArray[]> roundedBuffers = new IdentityHashMap<>();
     /** Rounding tasks already emitted for the current group of products reading the same input. */
@@ -153,9 +158,10 @@ final class ForwardPlan {
         expertOut = floats(b * maxK * d);
         moe = floats(b * d);
         xf = floats(b * d);
-        logits = floats(b * cfg.vocabSize());
+        logits = new FloatArray(b * cfg.vocabSize());
+        activationBytes += 4L * b * cfg.vocabSize();
         argmax = new IntArray(b);
-        resident(topIdx, argmax, noSel, noScale);
+        shared.put(topIdx, Boolean.TRUE);
 
         // RoPE: one inverse-frequency vector per distinct (dims, base, factors); cos/sin computed on the host
         List<double[]> kinds = new ArrayList<>();
@@ -197,14 +203,70 @@ final class ForwardPlan {
             vCache[il] = new FloatArray((int) size);
         }
 
-        graph = new TaskGraph("forward");
-        graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, tokens, positions, slots, nrows);
-        for (int kk = 0; kk < ropeCos.length; kk++) {
-            graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, ropeCos[kk], ropeSin[kk]);
-        }
         build();
-        graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, resident.keySet().toArray());
-        graph.transferToHost(DataTransferMode.EVERY_EXECUTION, logits, argmax);
+    }
+
+    /** The per-step inputs, copied to the device by the head graph every execution. */
+    private Object[] stepInputs() {
+        List<Object> a = new ArrayList<>(List.of(tokens, positions, slots, nrows));
+        for (int kk = 0; kk < ropeCos.length; kk++) {
+            a.add(ropeCos[kk]);
+            a.add(ropeSin[kk]);
+        }
+        return a.toArray();
+    }
+
+    /**
+     * Starts the next graph. TornadoVM keeps a graph's schedule in a fixed 8 KB buffer (about 4 layers of
+     * tasks), so the model is a chain of graphs in one execution plan, all run by one execute(). Each graph
+     * has its own device copies of the scratch buffers it uses (allocated once); the residual stream
+     * {@code h} (B × D floats) and the per-step inputs are copied in and out of each graph every execution.
+     * TODO: chain h with persistOnDevice/consumeFromDevice instead (tried here: consuming from the head graph
+     * buffers it does not use itself hung TornadoVM's graph scheduler; consuming only used ones gave wrong
+     * results from the second execution on). Only objects a graph declares are kept between executions.
+     */
+    private void beginGraph(String name, Runnable body) {
+        endGraph();
+        graphName = name;
+        newGraphRounding();
+        graph = new TaskGraph(name);
+        resident.clear();
+        roundedInGroup.clear();
+        // TornadoVM keeps (and copies) only what a graph declares: every graph declares the per-step inputs
+        // and the residual stream h (copied in every execution), and the scratch buffers (allocated once)
+        List<Object> every = new ArrayList<>(List.of(stepInputs()));
+        if (!name.equals("head")) {
+            every.add(h);
+        }
+        graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, every.toArray());
+        for (Object o : shared.keySet()) {
+            if (o != h) {
+                resident.put(o, Boolean.TRUE);
+            }
+        }
+        body.run();
+    }
+
+    private void endGraph() {
+        if (graph == null) {
+            return;
+        }
+        if (!resident.isEmpty()) {
+            graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, resident.keySet().toArray());
+        }
+        // keep them (KV caches above all) on the device between executions: without this, a plan of several
+        // graphs frees and re-allocates them every execution on PoCL, and the caches lose their contents
+        if (!resident.isEmpty()) {
+            graph.persistOnDevice(resident.keySet().toArray());
+        }
+        if (graphName.equals("tail")) {
+            graph.transferToHost(DataTransferMode.EVERY_EXECUTION, logits, argmax);
+        } else {
+            // the residual stream goes to the next graph through the host (see the class comment)
+            graph.transferToHost(DataTransferMode.EVERY_EXECUTION, h);
+        }
+        graphs.add(graph);
+        graph = null;
     }
 
     /** Positions one layer's cache holds per session: a ring of window + B − 1 on sliding layers, the whole context otherwise. */
@@ -251,25 +313,38 @@ final class ForwardPlan {
         return kv + 4 * floats;
     }
 
-    /** An activation buffer, resident on the device (allocated once, never copied back). */
+    /** An activation buffer shared by all graphs (allocated once on the device, never copied back). */
     private FloatArray floats(int n) {
         activationBytes += 4L * n;
         FloatArray a = new FloatArray(Math.max(1, n));
-        resident.put(a, Boolean.TRUE);
+        shared.put(a, Boolean.TRUE);
         return a;
     }
 
     // ------------------------------------------------------------------ graph
 
     private void build() {
+        beginGraph("head", this::head);
+        for (int il = 0; il < cfg.layerCount(); il++) {
+            int layer = il;
+            beginGraph("layer" + il, () -> layer(layer));
+        }
+        beginGraph("tail", this::tail);
+        endGraph();
+    }
+
+    /** head: the embedding of each row's token. */
+    private void head() {
         DeviceWeight emb = m.tokenEmbedding;
         resident(emb.data(), pow2);
         graph.task("embed", Kernels::embed, emb.bytes(), emb.floats(), h, tokens, nrows, pow2,
             emb.fmt(), emb.rowStride(), d, batch, m.embeddingScale);
         taskNames.add("embed");
-        for (int il = 0; il < cfg.layerCount(); il++) {
-            layer(il);
-        }
+    }
+
+    /** tail: final norm, LM head, soft-cap and argmax. */
+    private void tail() {
+        resident(logits, argmax);
         rmsNorm("outputNorm", h, m.outputNorm, xf, d);
         group();
         matvec("logits", m.outputHead, xf, logits, 1, 0);
@@ -387,6 +462,12 @@ final class ForwardPlan {
         roundedInGroup.clear();
     }
 
+    /** Rounded copies are per graph. */
+    private void newGraphRounding() {
+        roundedBuffers.clear();
+        roundedInGroup.clear();
+    }
+
     private void matvec(String name, DeviceWeight w, FloatArray x, FloatArray y, int slotCount, int flags) {
         matvecScaled(name, w, x, y, slotCount, flags, null);
     }
@@ -400,11 +481,14 @@ final class ForwardPlan {
         FloatArray input = x;
         int kind = tun.roundActivations() ? w.rounding() : Kernels.ROUND_NONE;
         if (kind != Kernels.ROUND_NONE && w.cols() % (kind == Kernels.ROUND_Q8_K ? 256 : 32) == 0) {
+            // rounded copies belong to the graph that reads them (one per layer): nothing shares them
             FloatArray[] byKind = roundedBuffers.computeIfAbsent(x, a -> new FloatArray[5]);
             if (byKind[kind] == null) {
-                byKind[kind] = floats(x.getSize());
+                byKind[kind] = new FloatArray(x.getSize());
+                activationBytes += 4L * x.getSize();
             }
             input = byKind[kind];
+            resident(input);
             boolean[] done = roundedInGroup.computeIfAbsent(x, a -> new boolean[5]);
             if (!done[kind]) {
                 done[kind] = true;
@@ -426,7 +510,7 @@ final class ForwardPlan {
     private void kernel(String name, int groups, int local) {
         WorkerGrid1D wg = new WorkerGrid1D(groups * local);
         wg.setLocalWork(local, 1, 1);
-        grid.addWorkerGrid("forward." + name, wg);
+        grid.addWorkerGrid(graphName + "." + name, wg);
         taskNames.add(name);
     }
 

@@ -67,8 +67,11 @@ public final class TornadoEngine implements Engine {
         checkMemory(gguf);
         DeviceModel dm = DeviceModel.upload(cfg, weights);
         this.fp = new ForwardPlan(cfg, dm, tun, options.contextLength());
-        ImmutableTaskGraph itg = fp.graph.snapshot();
-        this.plan = new TornadoExecutionPlan(itg);
+        ImmutableTaskGraph[] itgs = new ImmutableTaskGraph[fp.graphs.size()];
+        for (int i = 0; i < itgs.length; i++) {
+            itgs[i] = fp.graphs.get(i).snapshot();
+        }
+        this.plan = new TornadoExecutionPlan(itgs);
         plan.withGridScheduler(fp.grid).withDevice(device);
         // no -cl-fast-relaxed-math (TornadoVM's OpenCL default): it drops NaN/inf semantics and lets the
         // compiler reassociate the rounding arithmetic that reproduces llama.cpp's activations

@@ -85,7 +85,7 @@ class TornadoBenchmark {
             for (int i = 0; i < runs; i++) {
                 dev.decode(s, dev.lastArgmax(0), l);
                 kernel += dev.lastKernelNanos();
-                Matcher m = Pattern.compile("\"forward\\.([^\"]+)\"\\s*:\\s*\\{[^}]*?\"TASK_KERNEL_TIME\"\\s*:\\s*\"(\\d+)\"")
+                Matcher m = Pattern.compile("\"(?:head|tail|layer\\d+)\\.([^\"]+)\"\\s*:\\s*\\{[^}]*?\"TASK_KERNEL_TIME\"\\s*:\\s*\"(\\d+)\"")
                     .matcher(dev.lastProfile());
                 while (m.find()) {
                     String kind = m.group(1).replaceFirst("^l\\d+\\.", "");

@@ -59,6 +59,11 @@ class TornadoEngineTest {
     }
 
     static Stream<Arguments> types() {
+        String only = System.getProperty("tornado.test.types", "");
+        return allTypes().filter(a -> only.isEmpty() || java.util.Arrays.asList(only.split(",")).contains(a.get()[0].toString()));
+    }
+
+    static Stream<Arguments> allTypes() {
         return Stream.of(
             // type, split experts, first position, after the 40-token prompt, near-tie gap at a parting
             // single-position logits agree to ~1e-5 unless an activation sits a few ulps from a rounding
