@@ -307,10 +307,12 @@ final class ForwardPlan {
             maxK = Math.max(maxK, l.expertsUsed());
             maxFe = Math.max(maxFe, l.expertFfnWidth());
         }
-        // residual, norms, projections, rounded copies (about as many again), attention partials, FFN, experts, logits
+        // residual, norms, projections, rounded copies (about as many again), attention partials, FFN, experts;
+        // every graph (one per layer, head, tail) holds its own device copy of these scratch buffers
         long floats = (long) b * (14L * cfg.modelWidth() + 6L * maxQ + maxPartial + 6L * maxFfn
-            + (long) maxK * (6L * maxFe + 2L * cfg.modelWidth()) + cfg.vocabSize() + Math.max(cfg.expertCount(), 1));
-        return kv + 4 * floats;
+            + (long) maxK * (6L * maxFe + 2L * cfg.modelWidth()) + Math.max(cfg.expertCount(), 1));
+        long logits = (long) b * cfg.vocabSize();
+        return kv + 4 * (floats * (cfg.layerCount() + 2) + logits);
     }
 
     /** An activation buffer shared by all graphs (allocated once on the device, never copied back). */
