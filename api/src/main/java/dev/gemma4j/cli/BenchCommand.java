@@ -57,7 +57,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Path model = engine.model;
+        Path model = engine.modelPath();
         try (GgufFile gguf = GgufFile.open(model)) {
             Gemma4Config cfg = Gemma4Config.read(gguf);
             // llama-bench's shape: the pp test is one batch of P tokens (unless -b says otherwise) in a

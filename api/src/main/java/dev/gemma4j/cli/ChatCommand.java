@@ -62,11 +62,11 @@ final class ChatCommand implements Callable<Integer> {
         boolean thinking = GenerateCommand.onOff("--think", think);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (GgufFile gguf = GgufFile.open(engine.model)) {
+        try (GgufFile gguf = GgufFile.open(engine.modelPath())) {
             Gemma4Config cfg = Gemma4Config.read(gguf);
             Gemma4Tokenizer tok = GenerateCommand.tokenizer(gguf);
             if (tok == null) {
-                throw new BadInputException(engine.model + " has no tokenizer (tokenizer.ggml.tokens); chat needs one");
+                throw new BadInputException(engine.modelPath() + " has no tokenizer (tokenizer.ggml.tokens); chat needs one");
             }
             Gemma4ChatTemplate template = GenerateCommand.chatTemplate(gguf);
             EngineOptions opts = engine.options(cfg, EngineOptions.DEFAULT_CONTEXT);

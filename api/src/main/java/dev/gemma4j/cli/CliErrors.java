@@ -1,6 +1,7 @@
 package dev.gemma4j.cli;
 
 import dev.gemma4j.gguf.GgufFormatException;
+import dev.gemma4j.hub.HubException;
 import dev.gemma4j.tensor.UnsupportedTensorTypeException;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
@@ -15,6 +16,11 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     @Override
     public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
         String name = cl.getCommandName();
+        if (ex instanceof HubException h && !h.badInput()) {
+            // the network, the hub or the disk failed, not gemma: the message says which, no "internal error"
+            cl.getErr().println(name + ": " + message(ex));
+            return INTERNAL;
+        }
         if (isBadInput(ex)) {
             cl.getErr().println(name + ": " + message(ex));
             return BAD_INPUT;
@@ -27,6 +33,9 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     }
 
     static boolean isBadInput(Throwable ex) {
+        if (ex instanceof HubException h) {
+            return h.badInput();
+        }
         return ex instanceof BadInputException || ex instanceof GgufFormatException
             || ex instanceof UnsupportedTensorTypeException || ex instanceof NoSuchFileException
             || ex instanceof java.nio.file.AccessDeniedException || ex instanceof IllegalArgumentException

@@ -10,7 +10,9 @@ import dev.gemma4j.model.Gemma4Config;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The model and engine options every command that runs the model shares (generate, logits, bench, chat,
@@ -18,8 +20,15 @@ import picocli.CommandLine.Option;
  * comes from {@link Engines#open}, so every command runs on whichever backend the profile names.
  */
 final class EngineArgs {
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "GGUF model file (any shard of a split model).")
-    Path model;
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "MODEL",
+        description = {"GGUF model file (any shard of a split model), or a model name [hf:]OWNER/REPO[@REVISION][:TAG|:FILE]",
+            "taken from the cache, or pulled from the hub on first use (see gemma pull)."})
+    String model;
+
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
+    private Path resolved;
 
     @Option(names = "--profile", paramLabel = "NAME", defaultValue = "cpu",
         description = "Backend profile: a file profiles/NAME.properties (cpu, opencl, ptx, spirv; default: ${DEFAULT-VALUE}).")
@@ -49,6 +58,19 @@ final class EngineArgs {
     @Option(names = "--batch-invariant", negatable = true,
         description = "Compute every row the same way whatever shares its batch (reproducible greedy output under load; `serve` turns it on, others default off).")
     Boolean batchInvariant;
+
+    /**
+     * The GGUF file {@code --model} names: the path as given when it exists, else the cached model of
+     * that name, else the model pulled from the hub now (progress on stderr, so stdout stays the result).
+     */
+    Path modelPath() throws IOException {
+        if (resolved == null) {
+            // the settings of the Main this command runs under; a command run on its own gets the process's
+            Main main = mixee.root().userObject() instanceof Main m ? m : new Main();
+            resolved = main.resolver().resolve(model, main.progress(mixee.commandLine().getErr()));
+        }
+        return resolved;
+    }
 
     /** Engine options for a model whose sessions need {@code needed} tokens. */
     EngineOptions options(Gemma4Config cfg, int needed) {

@@ -129,7 +129,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw new BadInputException("--max-tokens must be ≥ 0");
         }
         EngineArgs ea = engine;
-        try (GgufFile gguf = GgufFile.open(ea.model)) {
+        try (GgufFile gguf = GgufFile.open(ea.modelPath())) {
             Gemma4Config cfg = Gemma4Config.read(gguf);
             Gemma4Tokenizer tokenizer = tokenizer(gguf);
             boolean thinking = onOff("--think", think);

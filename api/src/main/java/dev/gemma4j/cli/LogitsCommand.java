@@ -50,7 +50,7 @@ final class LogitsCommand implements Callable<Integer> {
         if (top < 1) {
             throw new BadInputException("--top must be at least 1");
         }
-        try (GgufFile gguf = GgufFile.open(engine.model)) {
+        try (GgufFile gguf = GgufFile.open(engine.modelPath())) {
             Gemma4Config cfg = Gemma4Config.read(gguf);
             Gemma4Tokenizer tok = GenerateCommand.tokenizer(gguf);
             int[] ids = GenerateCommand.promptIds(input, true, GenerateCommand.onOff("--think", think), gguf, tok, cfg);

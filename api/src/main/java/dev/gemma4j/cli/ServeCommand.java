@@ -9,6 +9,7 @@ import dev.gemma4j.server.GemmaServer;
 import dev.gemma4j.server.ModelHost;
 import dev.gemma4j.server.ServerOptions;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -92,10 +93,11 @@ final class ServeCommand implements Callable<Integer> {
         for (String sig : new String[] {"TERM", "INT"}) {
             Signal.handle(new Signal(sig), s -> stop.countDown());
         }
-        GgufFile gguf = GgufFile.open(engine.model);
+        Path modelFile = engine.modelPath();
+        GgufFile gguf = GgufFile.open(modelFile);
         boolean loaded = false;
         try (GemmaServer server = GemmaServer.start(opts)) {
-            err.printf("gemma serve: loading %s (listening on %s, /health says loading) ...%n", engine.model, server.uri());
+            err.printf("gemma serve: loading %s (listening on %s, /health says loading) ...%n", modelFile, server.uri());
             err.flush();
             long t0 = System.nanoTime();
             server.load(() -> openModel(gguf, opts));

@@ -1,5 +1,6 @@
 package dev.gemma4j.engine;
 
+import dev.gemma4j.sampling.LogitsProcessor;
 import dev.gemma4j.sampling.Sampler;
 import dev.gemma4j.sampling.StopTokens;
 
@@ -13,11 +14,22 @@ public final class Continuation {
     private final Sampler sampler;
     private final StopTokens stops;
     private final int maxTokens;
+    private final LogitsProcessor processor;
     private int generated;
     private Generator.FinishReason finish;
 
     /** {@code maxTokens} is the most tokens to generate (0 ends at once). */
     public Continuation(Sampler sampler, StopTokens stops, int maxTokens) {
+        this(sampler, stops, maxTokens, null);
+    }
+
+    /**
+     * With a {@code processor} (null: none) that adjusts the logits before each choice and follows the chosen
+     * tokens, e.g. a JSON-schema constraint; when it says the output is complete the sequence ends as if the
+     * end token had been chosen.
+     */
+    public Continuation(Sampler sampler, StopTokens stops, int maxTokens, LogitsProcessor processor) {
+        this.processor = processor;
         this.sampler = sampler;
         this.stops = stops;
         this.maxTokens = Math.max(0, maxTokens);
@@ -41,6 +53,9 @@ public final class Continuation {
         if (finish != null) {
             throw new IllegalStateException("the sequence has ended: " + finish);
         }
+        if (processor != null) {
+            processor.process(logits);
+        }
         int next = sampler.sample(logits);
         if (stops.isStop(next)) {
             finish = Generator.FinishReason.STOP;
@@ -48,6 +63,9 @@ public final class Continuation {
         }
         generated++;
         sampler.accept(next);
+        if (processor != null) {
+            processor.accept(next);
+        }
         return next;
     }
 
@@ -59,7 +77,9 @@ public final class Continuation {
         if (finish != null) {
             return false;
         }
-        if (generated >= maxTokens) {
+        if (processor != null && processor.forcesEnd()) {
+            finish = Generator.FinishReason.STOP;
+        } else if (generated >= maxTokens) {
             finish = Generator.FinishReason.LENGTH;
         } else if (session.position() >= session.contextLength()) {
             finish = Generator.FinishReason.CONTEXT;

@@ -1,5 +1,6 @@
 package dev.gemma4j.engine;
 
+import dev.gemma4j.sampling.LogitsProcessor;
 import dev.gemma4j.sampling.Sampler;
 import dev.gemma4j.sampling.StopTokens;
 import java.util.Arrays;
@@ -12,7 +13,10 @@ public final class Generator {
 
     /** Why generation ended. */
     public enum FinishReason {
-        /** the model produced an end-of-generation token (not included in the output) */
+        /**
+         * the model produced an end-of-generation token (not included in the output), or the logits processor
+         * said that only one could follow
+         */
         STOP("stop"),
         /** the requested number of tokens was generated */
         LENGTH("length"),
@@ -63,8 +67,18 @@ public final class Generator {
      */
     public static Result generate(Engine engine, Session session, int[] prompt, Sampler sampler, StopTokens stops,
                                   int maxTokens, TokenListener listener) {
+        return generate(engine, session, prompt, sampler, stops, maxTokens, null, listener);
+    }
+
+    /**
+     * As {@link #generate(Engine, Session, int[], Sampler, StopTokens, int, TokenListener)}, with an optional
+     * {@code processor} (null: none) that sees the logits before each sampling step and each generated token,
+     * e.g. a JSON-schema constraint.
+     */
+    public static Result generate(Engine engine, Session session, int[] prompt, Sampler sampler, StopTokens stops,
+                                  int maxTokens, LogitsProcessor processor, TokenListener listener) {
         float[] logits = new float[engine.config().vocabSize()];
-        Continuation seq = new Continuation(sampler, stops, Math.min(maxTokens, 1 << 20));
+        Continuation seq = new Continuation(sampler, stops, Math.min(maxTokens, 1 << 20), processor);
         seq.acceptPrompt(prompt);
         long t0 = System.nanoTime();
         engine.prefill(session, prompt, logits);

@@ -114,7 +114,14 @@ public final class Sampler {
                 return ids[i];
             }
         }
-        return ids[m - 1];
+        // rounding left u past the float sum: take the last candidate that has weight, never one with none
+        // (a logit of -inf, e.g. masked by a grammar constraint)
+        for (int i = m - 1; i > 0; i--) {
+            if (work[i] > 0f) {
+                return ids[i];
+            }
+        }
+        return ids[0];
     }
 
     private void applyPenalties(float[] l) {
