@@ -1,0 +1,676 @@
+package dev.gemma4j.tornado;
+
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.annotations.Parallel;
+import uk.ac.manchester.tornado.api.math.TornadoMath;
+import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+/**
+ * The kernels of the Gemma 4 forward pass (spec §3), as plain static methods that TornadoVM compiles for
+ * OpenCL, PTX or SPIR-V. Every kernel works on a batch of up to {@code B} rows (a prefill chunk, or one row
+ * per session of a decoding step); the number of live rows, positions, session slots and chosen experts are
+ * read from device arrays, because TornadoVM specialises a kernel on the scalar values it was compiled with.
+ * Scalars are therefore only shapes and per-layer constants.
+ * <p>
+ * Portability (notes/tornadovm.md): reductions are KernelContext tree reductions in local memory with
+ * barriers (not {@code @Reduce}, not {@code simdSum}); no atomics; no cross-work-group communication inside a
+ * kernel (split attention combines its partial results in a second kernel); every buffer index stays
+ * inside the buffer.
+ */
+final class Kernels {
+    /** Activation rounding before a dot product with weights of a given type (llama.cpp's CPU path, spec §8.3). */
+    static final int ROUND_NONE = 0;
+    static final int ROUND_F16 = 1;
+    static final int ROUND_BF16 = 2;
+    static final int ROUND_Q8_32 = 3;
+    static final int ROUND_Q8_K = 4;
+
+    /** Flags of {@link #matvec}. */
+    static final int MV_EXPERT = 1;
+    static final int MV_X_PER_SLOT = 2;
+    static final int MV_SCALE = 4;
+
+    /** Below any score; used instead of −∞, which fast-math compiler flags may not keep. */
+    static final float NEG_BIG = -3.0e38f;
+
+    private Kernels() {
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    /** Tree sum of {@code v} over the work-group (ls a power of two); every thread gets the result. */
+    static float groupSum(KernelContext ctx, float[] scratch, float v, int ls) {
+        int t = ctx.localIdx;
+        scratch[t] = v;
+        ctx.localBarrier();
+        for (int stride = ls / 2; stride > 0; stride >>= 1) {
+            if (t < stride) {
+                scratch[t] += scratch[t + stride];
+            }
+            ctx.localBarrier();
+        }
+        float r = scratch[0];
+        ctx.localBarrier();
+        return r;
+    }
+
+    /** Tree max over the work-group. */
+    static float groupMax(KernelContext ctx, float[] scratch, float v, int ls) {
+        int t = ctx.localIdx;
+        scratch[t] = v;
+        ctx.localBarrier();
+        for (int stride = ls / 2; stride > 0; stride >>= 1) {
+            if (t < stride) {
+                scratch[t] = Math.max(scratch[t], scratch[t + stride]);
+            }
+            ctx.localBarrier();
+        }
+        float r = scratch[0];
+        ctx.localBarrier();
+        return r;
+    }
+
+    // ------------------------------------------------------------------ embedding
+
+    /** embed: {@code h[b] = token_embd[tokens[b]] · scale} (one row dequantized). */
+    static void embed(ByteArray w, FloatArray wf, FloatArray h, IntArray tokens, IntArray nrows, FloatArray pow2,
+                      int fmt, int rowBytes, int d, int batch, float scale) {
+        for (@Parallel int g = 0; g < batch * d; g++) {
+            int b = g / d;
+            int i = g - b * d;
+            if (b < nrows.get(0)) {
+                int base = tokens.get(b) * rowBytes;
+                float v = 0f;
+                if (fmt == Formats.F32) {
+                    v = wf.get(base + i);
+                } else if (fmt == Formats.F16) {
+                    v = Formats.f16(w, base + 2 * i, pow2);
+                } else if (fmt == Formats.BF16) {
+                    v = Formats.bf16(w, base + 2 * i, pow2);
+                } else if (fmt == Formats.Q8_0) {
+                    int p = base + (i >> 5) * 34;
+                    v = Formats.f16(w, p, pow2) * w.get(p + 2 + (i & 31));
+                } else if (fmt == Formats.Q4_0) {
+                    v = Formats.elementQ4_0(w, base + (i >> 5) * 18, i & 31, pow2);
+                } else if (fmt == Formats.Q5_0) {
+                    v = Formats.elementQ5_0(w, base + (i >> 5) * 22, i & 31, pow2);
+                } else if (fmt == Formats.MXFP4) {
+                    v = Formats.elementMxfp4(w, base + (i >> 5) * 17, i & 31, pow2);
+                } else if (fmt == Formats.Q4_K) {
+                    v = Formats.elementQ4K(w, base + (i >> 8) * 144, i & 255, pow2);
+                } else if (fmt == Formats.Q6_K) {
+                    v = Formats.elementQ6K(w, base + (i >> 8) * 210, i & 255, pow2);
+                }
+                h.set(g, v * scale);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ norms
+
+    /** attnNorm / output_norm: {@code out[b] = rmsnorm(x[b]) ⊙ w}, one work-group per row. */
+    static void rmsNorm(KernelContext ctx, FloatArray x, FloatArray w, FloatArray out, IntArray nrows, int n, float eps, int ls) {
+        float[] scratch = ctx.allocateFloatLocalArray(ls);
+        int b = ctx.groupIdx;
+        int t = ctx.localIdx;
+        if (b >= nrows.get(0)) {
+            return;
+        }
+        int o = b * n;
+        float ss = 0f;
+        for (int i = t; i < n; i += ls) {
+            float v = x.get(o + i);
+            ss += v * v;
+        }
+        ss = groupSum(ctx, scratch, ss, ls);
+        float s = 1.0f / TornadoMath.sqrt(ss / n + eps);
+        for (int i = t; i < n; i += ls) {
+            out.set(o + i, (x.get(o + i) * s) * w.get(i));
+        }
+    }
+
+    /**
+     * attnResidual + ffnNorm: {@code h += rmsnorm(proj) ⊙ post_attention_norm}, then from the new residual
+     * the three normed copies the FFN needs, which share one sum of squares: the dense MLP input
+     * ({@code ffn_norm}), the router input (unweighted · 1/√D ⊙ ffn_gate_inp.scale) and the expert input
+     * ({@code pre_ffw_norm_2}).
+     */
+    static void attnResidualFfnNorm(KernelContext ctx, FloatArray proj, FloatArray h, FloatArray postAttnNorm, FloatArray ffnNorm,
+                                    FloatArray xn, FloatArray routerScale, FloatArray routerIn, FloatArray preFfwNorm2, FloatArray xe,
+                                    IntArray nrows, int n, float eps, float routerInputScale, int moe, int ls) {
+        float[] scratch = ctx.allocateFloatLocalArray(ls);
+        int b = ctx.groupIdx;
+        int t = ctx.localIdx;
+        if (b >= nrows.get(0)) {
+            return;
+        }
+        int o = b * n;
+        float ss = 0f;
+        for (int i = t; i < n; i += ls) {
+            float v = proj.get(o + i);
+            ss += v * v;
+        }
+        ss = groupSum(ctx, scratch, ss, ls);
+        float s = 1.0f / TornadoMath.sqrt(ss / n + eps);
+        float ss2 = 0f;
+        for (int i = t; i < n; i += ls) {
+            float v = h.get(o + i) + (proj.get(o + i) * s) * postAttnNorm.get(i);
+            h.set(o + i, v);
+            ss2 += v * v;
+        }
+        ss2 = groupSum(ctx, scratch, ss2, ls);
+        float s2 = 1.0f / TornadoMath.sqrt(ss2 / n + eps);
+        for (int i = t; i < n; i += ls) {
+            float v = h.get(o + i) * s2;
+            xn.set(o + i, v * ffnNorm.get(i));
+            if (moe != 0) {
+                routerIn.set(o + i, (v * routerInputScale) * routerScale.get(i));
+                xe.set(o + i, v * preFfwNorm2.get(i));
+            }
+        }
+    }
+
+    /**
+     * postNorms + residual: the weighted sum of the chosen experts' outputs (already scaled by
+     * ffn_down_exps.scale), {@code f = rmsnorm(rmsnorm(mlp) ⊙ post_ffw_norm_1 + rmsnorm(moe) ⊙ post_ffw_norm_2)
+     * ⊙ post_ffw_norm} and {@code h = (h + f) · layer_output_scale}. Dense layers: {@code f = rmsnorm(mlp) ⊙ post_ffw_norm}.
+     */
+    static void ffnOut(KernelContext ctx, FloatArray h, FloatArray mlp, FloatArray expertOut, FloatArray topW, FloatArray moe,
+                       FloatArray postFfwNorm1, FloatArray postFfwNorm2, FloatArray postFfwNorm, IntArray nrows,
+                       int n, int k, float eps, float layerScale, int hasMoe, int ls) {
+        float[] scratch = ctx.allocateFloatLocalArray(ls);
+        int b = ctx.groupIdx;
+        int t = ctx.localIdx;
+        if (b >= nrows.get(0)) {
+            return;
+        }
+        int o = b * n;
+        float ss = 0f;
+        for (int i = t; i < n; i += ls) {
+            float v = mlp.get(o + i);
+            ss += v * v;
+        }
+        ss = groupSum(ctx, scratch, ss, ls);
+        float s = 1.0f / TornadoMath.sqrt(ss / n + eps);
+        if (hasMoe == 0) {
+            for (int i = t; i < n; i += ls) {
+                float f = (mlp.get(o + i) * s) * postFfwNorm.get(i);
+                h.set(o + i, (h.get(o + i) + f) * layerScale);
+            }
+            return;
+        }
+        float ssm = 0f;
+        for (int i = t; i < n; i += ls) {
+            float acc = 0f;
+            for (int slot = 0; slot < k; slot++) {
+                acc += topW.get(b * k + slot) * expertOut.get((b * k + slot) * n + i);
+            }
+            moe.set(o + i, acc);
+            ssm += acc * acc;
+        }
+        ssm = groupSum(ctx, scratch, ssm, ls);
+        float sm = 1.0f / TornadoMath.sqrt(ssm / n + eps);
+        float ss3 = 0f;
+        for (int i = t; i < n; i += ls) {
+            float v = (moe.get(o + i) * sm) * postFfwNorm2.get(i) + (mlp.get(o + i) * s) * postFfwNorm1.get(i);
+            moe.set(o + i, v);
+            ss3 += v * v;
+        }
+        ss3 = groupSum(ctx, scratch, ss3, ls);
+        float s3 = 1.0f / TornadoMath.sqrt(ss3 / n + eps);
+        for (int i = t; i < n; i += ls) {
+            float f = (moe.get(o + i) * s3) * postFfwNorm.get(i);
+            h.set(o + i, (h.get(o + i) + f) * layerScale);
+        }
+    }
+
+    // ------------------------------------------------------------------ activation rounding
+
+    /** x rounded to f16 precision (11 significant bits) by Veltkamp splitting; exact except in f16's subnormal range. */
+    static float roundF16(float x) {
+        float c = x * 8193.0f;
+        return c - (c - x);
+    }
+
+    /** x rounded to bf16 precision (8 significant bits). */
+    static float roundBf16(float x) {
+        float c = x * 65537.0f;
+        return c - (c - x);
+    }
+
+    /**
+     * Rounds activation rows the way llama.cpp's CPU backend does before a dot product with weights of the
+     * given kind (f16 / bf16 rounding, or 8-bit quantization in blocks of 32 with an f16 scale, or blocks of
+     * 256 with an f32 scale), so that the device agrees with the CPU engine to summation order.
+     */
+    static void roundActivations(FloatArray x, FloatArray xr, IntArray nrows, int n, int xRows, int slots, int kind) {
+        int block = kind == ROUND_Q8_K ? 256 : (kind == ROUND_Q8_32 ? 32 : 1);
+        int blocks = n / block;
+        for (@Parallel int g = 0; g < xRows * blocks; g++) {
+            int b = g / blocks / slots;
+            if (b < nrows.get(0)) {
+                int o = g * block;
+                if (kind == ROUND_F16) {
+                    xr.set(o, roundF16(x.get(o)));
+                } else if (kind == ROUND_BF16) {
+                    xr.set(o, roundBf16(x.get(o)));
+                } else if (kind == ROUND_Q8_32) {
+                    float amax = 0f;
+                    for (int i = 0; i < 32; i++) {
+                        amax = Math.max(amax, Math.abs(x.get(o + i)));
+                    }
+                    float dh = roundF16(amax / 127f);
+                    float id = amax != 0f ? 127f / amax : 0f;
+                    for (int i = 0; i < 32; i++) {
+                        xr.set(o + i, dh * TornadoMath.floor(x.get(o + i) * id + 0.5f));
+                    }
+                } else if (kind == ROUND_Q8_K) {
+                    float amax = 0f;
+                    float max = 0f;
+                    for (int i = 0; i < 256; i++) {
+                        float a = Math.abs(x.get(o + i));
+                        if (a > amax) {
+                            amax = a;
+                            max = x.get(o + i);
+                        }
+                    }
+                    if (amax == 0f) {
+                        for (int i = 0; i < 256; i++) {
+                            xr.set(o + i, 0f);
+                        }
+                    } else {
+                        float iscale = -127f / max;
+                        float d = 1f / iscale;
+                        for (int i = 0; i < 256; i++) {
+                            float q = Math.min(127f, TornadoMath.floor(iscale * x.get(o + i) + 0.5f));
+                            xr.set(o + i, d * q);
+                        }
+                    }
+                } else {
+                    xr.set(o, x.get(o));
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ matrix-vector products
+
+    /**
+     * {@code y = W·x} over the raw blocks of any supported format, one work-group per output element.
+     * Work-group {@code g} computes row {@code r = g % rows} for batch-slot {@code bs = g / rows}
+     * (batch row {@code bs / slots}). With {@link #MV_EXPERT} the matrix is expert {@code sel[bs]} of a 3-D
+     * tensor ({@code expertStride} bytes apart, or elements for F32): all chosen experts of all rows in one
+     * launch, the expert id read on the device. {@link #MV_X_PER_SLOT}: each slot has its own input row;
+     * {@link #MV_SCALE}: the result is multiplied by {@code scale[expert]} (ffn_down_exps.scale).
+     * {@code w} holds the raw bytes, {@code wf} the values of an F32 tensor (the other one is a 1-element dummy).
+     */
+    static void matvec(KernelContext ctx, ByteArray w, FloatArray wf, FloatArray x, FloatArray y, IntArray sel, FloatArray scale,
+                       IntArray nrows, FloatArray pow2, int fmt, int rows, int cols, int rowStride, int expertStride,
+                       int slots, int flags, int ls) {
+        float[] scratch = ctx.allocateFloatLocalArray(ls);
+        int g = ctx.groupIdx;
+        int t = ctx.localIdx;
+        int r = g % rows;
+        int bs = g / rows;
+        int b = bs / slots;
+        if (b >= nrows.get(0)) {
+            return;
+        }
+        int e = (flags & MV_EXPERT) != 0 ? sel.get(bs) : 0;
+        int base = e * expertStride + r * rowStride;
+        int xb = ((flags & MV_X_PER_SLOT) != 0 ? bs : b) * cols;
+        float s = 0f;
+        if (fmt == Formats.F32) {
+            for (int j = t; j < cols; j += ls) {
+                s += wf.get(base + j) * x.get(xb + j);
+            }
+        } else if (fmt == Formats.F16) {
+            for (int j = t; j < cols; j += ls) {
+                s += Formats.f16(w, base + 2 * j, pow2) * x.get(xb + j);
+            }
+        } else if (fmt == Formats.BF16) {
+            for (int j = t; j < cols; j += ls) {
+                s += Formats.bf16(w, base + 2 * j, pow2) * x.get(xb + j);
+            }
+        } else {
+            // the format dispatch sits in the kernel itself: TornadoVM refuses to inline a callee above a
+            // node-count limit, so each callee is one format's small block decoder
+            int units = cols >> 5;
+            for (int u = t; u < units; u += ls) {
+                int xi = xb + 32 * u;
+                if (fmt == Formats.Q8_0) {
+                    s += Formats.dotQ8_0(w, base + u * 34, x, xi, pow2);
+                } else if (fmt == Formats.Q4_0) {
+                    s += Formats.dotQ4_0(w, base + u * 18, x, xi, pow2);
+                } else if (fmt == Formats.Q5_0) {
+                    s += Formats.dotQ5_0(w, base + u * 22, x, xi, pow2);
+                } else if (fmt == Formats.MXFP4) {
+                    s += Formats.dotMxfp4(w, base + u * 17, x, xi, pow2);
+                } else if (fmt == Formats.Q4_K) {
+                    s += Formats.dotQ4K(w, base + (u >> 3) * 144, u & 7, x, xi, pow2);
+                } else if (fmt == Formats.Q6_K) {
+                    s += Formats.dotQ6K(w, base + (u >> 3) * 210, u & 7, x, xi, pow2);
+                }
+            }
+        }
+        s = groupSum(ctx, scratch, s, ls);
+        if (t == 0) {
+            if ((flags & MV_SCALE) != 0) {
+                s *= scale.get(e);
+            }
+            y.set(bs * rows + r, s);
+        }
+    }
+
+    // ------------------------------------------------------------------ attention
+
+    /**
+     * qkNormRope + kvStore: per head, the Q/K RMSNorms (weighted), NEOX RoPE with the host-computed
+     * cos/sin of the row's position, the unweighted V norm; K and V go straight into the session's cache
+     * row for the position (a ring slot on sliding layers). Work-group = (row, head) over
+     * {@code nq + 2·nkv} heads. {@code vraw} is the V projection, or the raw K projection when the layer has
+     * no attn_v (spec §8.1).
+     */
+    static void qkNormRopeKvStore(KernelContext ctx, FloatArray q, FloatArray kraw, FloatArray vraw, FloatArray qNorm, FloatArray kNorm,
+                                  FloatArray ropeCos, FloatArray ropeSin, FloatArray kCache, FloatArray vCache,
+                                  IntArray positions, IntArray slots, IntArray nrows,
+                                  int hd, int nq, int nkv, int halfRot, int capacity, float eps, int ls) {
+        float[] scratch = ctx.allocateFloatLocalArray(ls);
+        int g = ctx.groupIdx;
+        int t = ctx.localIdx;
+        int heads = nq + 2 * nkv;
+        int b = g / heads;
+        int head = g - b * heads;
+        if (b >= nrows.get(0)) {
+            return;
+        }
+        int pos = positions.get(b);
+        int row = slots.get(b) * capacity + pos % capacity;
+        int kind = head < nq ? 0 : (head < nq + nkv ? 1 : 2);
+        int src;
+        if (kind == 0) {
+            src = (b * nq + head) * hd;
+        } else if (kind == 1) {
+            src = (b * nkv + head - nq) * hd;
+        } else {
+            src = (b * nkv + head - nq - nkv) * hd;
+        }
+        float ss = 0f;
+        for (int i = t; i < hd; i += ls) {
+            float v = kind == 0 ? q.get(src + i) : (kind == 1 ? kraw.get(src + i) : vraw.get(src + i));
+            ss += v * v;
+        }
+        ss = groupSum(ctx, scratch, ss, ls);
+        float s = 1.0f / TornadoMath.sqrt(ss / hd + eps);
+        if (kind == 2) {
+            int dst = (row * nkv + head - nq - nkv) * hd;
+            for (int i = t; i < hd; i += ls) {
+                vCache.set(dst + i, vraw.get(src + i) * s);
+            }
+            return;
+        }
+        int cs = b * halfRot;
+        int dst = kind == 0 ? src : (row * nkv + head - nq) * hd;
+        for (int i = t; i < hd; i += ls) {
+            if (i < halfRot) {
+                float a = kind == 0 ? (q.get(src + i) * s) * qNorm.get(i) : (kraw.get(src + i) * s) * kNorm.get(i);
+                float c = kind == 0 ? (q.get(src + i + halfRot) * s) * qNorm.get(i + halfRot)
+                    : (kraw.get(src + i + halfRot) * s) * kNorm.get(i + halfRot);
+                float cos = ropeCos.get(cs + i);
+                float sin = ropeSin.get(cs + i);
+                float r0 = a * cos - c * sin;
+                float r1 = a * sin + c * cos;
+                if (kind == 0) {
+                    q.set(dst + i, r0);
+                    q.set(dst + i + halfRot, r1);
+                } else {
+                    kCache.set(dst + i, r0);
+                    kCache.set(dst + i + halfRot, r1);
+                }
+            } else if (i >= 2 * halfRot) {
+                if (kind == 0) {
+                    q.set(dst + i, (q.get(src + i) * s) * qNorm.get(i));
+                } else {
+                    kCache.set(dst + i, (kraw.get(src + i) * s) * kNorm.get(i));
+                }
+            }
+        }
+    }
+
+    /**
+     * attention, part 1 (split over KV positions so that a GPU is filled): work-group = (row, query head,
+     * chunk of {@code chunk} cached positions). Writes the chunk's running max, sum of exponentials and
+     * unnormalised V sum; {@link #attentionCombine} merges the chunks. Scores are q·k (scale 1, spec §3.3);
+     * sliding layers see positions {@code pos − window + 1 .. pos} from a ring of {@code capacity} slots.
+     */
+    static void attentionPartial(KernelContext ctx, FloatArray q, FloatArray kCache, FloatArray vCache, FloatArray partial,
+                                 IntArray positions, IntArray slots, IntArray nrows,
+                                 int hd, int nq, int nkv, int capacity, int window, int chunk, int chunks, int ls) {
+        float[] scratch = ctx.allocateFloatLocalArray(ls);
+        float[] scores = ctx.allocateFloatLocalArray(chunk);
+        int g = ctx.groupIdx;
+        int t = ctx.localIdx;
+        int bh = g / chunks;
+        int c = g - bh * chunks;
+        int b = bh / nq;
+        int j = bh - b * nq;
+        if (b >= nrows.get(0)) {
+            return;
+        }
+        int pos = positions.get(b);
+        int slotBase = slots.get(b) * capacity;
+        int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
+        int p0 = first + c * chunk;
+        int p1 = Math.min(pos + 1, p0 + chunk);
+        int kvh = j / (nq / nkv);
+        int qo = (b * nq + j) * hd;
+        int out = g * (hd + 2);
+        float localMax = NEG_BIG;
+        for (int p = p0 + t; p < p1; p += ls) {
+            int kb = ((slotBase + p % capacity) * nkv + kvh) * hd;
+            float dot = 0f;
+            for (int d = 0; d < hd; d++) {
+                dot += q.get(qo + d) * kCache.get(kb + d);
+            }
+            scores[p - p0] = dot;
+            localMax = Math.max(localMax, dot);
+        }
+        float m = groupMax(ctx, scratch, localMax, ls);
+        float localSum = 0f;
+        for (int p = p0 + t; p < p1; p += ls) {
+            float ex = TornadoMath.exp(scores[p - p0] - m);
+            scores[p - p0] = ex;
+            localSum += ex;
+        }
+        float l = groupSum(ctx, scratch, localSum, ls);
+        for (int d = t; d < hd; d += ls) {
+            float acc = 0f;
+            for (int p = p0; p < p1; p++) {
+                acc += scores[p - p0] * vCache.get(((slotBase + p % capacity) * nkv + kvh) * hd + d);
+            }
+            partial.set(out + d, acc);
+        }
+        if (t == 0) {
+            partial.set(out + hd, m);
+            partial.set(out + hd + 1, l);
+        }
+    }
+
+    /** attention, part 2: merges the chunks of each (row, head) into the normalised output. */
+    static void attentionCombine(FloatArray partial, FloatArray att, IntArray nrows, int hd, int nq, int chunks, int batch) {
+        for (@Parallel int g = 0; g < batch * nq * hd; g++) {
+            int bh = g / hd;
+            int d = g - bh * hd;
+            int b = bh / nq;
+            if (b < nrows.get(0)) {
+                float m = NEG_BIG;
+                for (int c = 0; c < chunks; c++) {
+                    int o = (bh * chunks + c) * (hd + 2);
+                    if (partial.get(o + hd + 1) > 0f) {
+                        m = Math.max(m, partial.get(o + hd));
+                    }
+                }
+                float l = 0f;
+                float acc = 0f;
+                for (int c = 0; c < chunks; c++) {
+                    int o = (bh * chunks + c) * (hd + 2);
+                    float lc = partial.get(o + hd + 1);
+                    if (lc > 0f) {
+                        float f = TornadoMath.exp(partial.get(o + hd) - m);
+                        l += lc * f;
+                        acc += partial.get(o + d) * f;
+                    }
+                }
+                att.set(g, acc / l);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ feed-forward
+
+    /** GELU (tanh form) as llama.cpp's CPU evaluates it: on the f16 rounding of x, result rounded to f16; 0 below −10, x above 10. */
+    static float gelu(float x) {
+        float r;
+        if (x <= -10f) {
+            r = 0f;
+        } else if (x >= 10f) {
+            r = x;
+        } else {
+            float xr = roundF16(x);
+            float g = 0.5f * xr * (1.0f + TornadoMath.tanh(0.7978845608f * xr * (1.0f + 0.044715f * xr * xr)));
+            r = roundF16(g);
+        }
+        return r;
+    }
+
+    /**
+     * denseGateUp / expert activation: {@code out[bs·n + i] = gelu(gate[bs·gateStride + i]) · up[bs·upStride + upOffset + i]}
+     * for {@code bs < batch·slots} (merged expert gate_up: gate and up are the halves of one row).
+     */
+    static void geglu(FloatArray gate, FloatArray up, FloatArray out, IntArray nrows, int n, int gateStride, int upStride,
+                      int upOffset, int slots, int batch) {
+        for (@Parallel int g = 0; g < batch * slots * n; g++) {
+            int bs = g / n;
+            int i = g - bs * n;
+            if (bs / slots < nrows.get(0)) {
+                out.set(g, gelu(gate.get(bs * gateStride + i)) * up.get(bs * upStride + upOffset + i));
+            }
+        }
+    }
+
+    /**
+     * topK (router): softmax over the experts' logits, the k most probable with the rules of
+     * {@code Gemma4Math.selectExperts} (ties to the lower id; NaN ranks below every number, so the ids are
+     * always valid and distinct), renormalised with llama.cpp's lower bound on the sum, then ordered by
+     * expert id (the order the CPU engine sums them in). One thread per row.
+     */
+    static void topK(FloatArray logits, IntArray topIdx, FloatArray topW, IntArray nrows, int ne, int k, float minSum, int batch) {
+        for (@Parallel int b = 0; b < batch; b++) {
+            if (b < nrows.get(0)) {
+                int o = b * ne;
+                float max = NEG_BIG;
+                for (int e = 0; e < ne; e++) {
+                    max = Math.max(max, logits.get(o + e));
+                }
+                float sum = 0f;
+                for (int e = 0; e < ne; e++) {
+                    float ex = TornadoMath.exp(logits.get(o + e) - max);
+                    logits.set(o + e, ex);
+                    sum += ex;
+                }
+                float inv = 1.0f / sum;
+                for (int e = 0; e < ne; e++) {
+                    logits.set(o + e, logits.get(o + e) * inv);
+                }
+                float total = 0f;
+                for (int s = 0; s < k; s++) {
+                    int best = -1;
+                    float bestP = 0f;
+                    for (int e = 0; e < ne; e++) {
+                        boolean taken = false;
+                        for (int s2 = 0; s2 < s; s2++) {
+                            if (topIdx.get(b * k + s2) == e) {
+                                taken = true;
+                            }
+                        }
+                        float p = logits.get(o + e);
+                        // Gemma4Math.selectExperts: ties to the lower id, NaN below every number
+                        if (!taken && (best < 0 || p > bestP || (bestP != bestP && p == p))) {
+                            best = e;
+                            bestP = p;
+                        }
+                    }
+                    topIdx.set(b * k + s, best);
+                    topW.set(b * k + s, bestP);
+                    total += bestP;
+                }
+                total = Math.max(total, minSum);
+                for (int s = 0; s < k; s++) {
+                    topW.set(b * k + s, topW.get(b * k + s) / total);
+                }
+                // insertion sort by expert id
+                for (int s = 1; s < k; s++) {
+                    int id = topIdx.get(b * k + s);
+                    float wv = topW.get(b * k + s);
+                    int s2 = s - 1;
+                    while (s2 >= 0 && topIdx.get(b * k + s2) > id) {
+                        topIdx.set(b * k + s2 + 1, topIdx.get(b * k + s2));
+                        topW.set(b * k + s2 + 1, topW.get(b * k + s2));
+                        s2--;
+                    }
+                    topIdx.set(b * k + s2 + 1, id);
+                    topW.set(b * k + s2 + 1, wv);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ logits
+
+    /** softcap + argmax: {@code logits = cap·tanh(logits/cap)} in place (cap 0: none) and the greedy token per row (ties to the lower id). */
+    static void softcapArgmax(KernelContext ctx, FloatArray logits, IntArray argmax, IntArray nrows, int vocab, float cap, int ls) {
+        float[] best = ctx.allocateFloatLocalArray(ls);
+        int[] bestIdx = ctx.allocateIntLocalArray(ls);
+        int b = ctx.groupIdx;
+        int t = ctx.localIdx;
+        if (b >= nrows.get(0)) {
+            return;
+        }
+        int o = b * vocab;
+        float bv = NEG_BIG;
+        int bi = vocab;
+        for (int i = t; i < vocab; i += ls) {
+            float v = logits.get(o + i);
+            if (cap > 0f) {
+                v = cap * TornadoMath.tanh(v / cap);
+                logits.set(o + i, v);
+            }
+            if (!(v == v)) {
+                v = NEG_BIG; // NaN never wins
+            }
+            if (v > bv || bi == vocab) {
+                bv = v;
+                bi = i;
+            }
+        }
+        best[t] = bv;
+        bestIdx[t] = bi;
+        ctx.localBarrier();
+        for (int stride = ls / 2; stride > 0; stride >>= 1) {
+            if (t < stride) {
+                float ov = best[t + stride];
+                int oi = bestIdx[t + stride];
+                if (ov > best[t] || (ov == best[t] && oi < bestIdx[t])) {
+                    best[t] = ov;
+                    bestIdx[t] = oi;
+                }
+            }
+            ctx.localBarrier();
+        }
+        if (t == 0) {
+            argmax.set(b, bestIdx[0]);
+        }
+    }
+}

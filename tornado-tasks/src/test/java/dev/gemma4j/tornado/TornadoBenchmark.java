@@ -1,0 +1,106 @@
+package dev.gemma4j.tornado;
+
+import dev.gemma4j.engine.EngineOptions;
+import dev.gemma4j.engine.KvCacheType;
+import dev.gemma4j.engine.Session;
+import dev.gemma4j.gguf.GgufFile;
+import dev.gemma4j.model.Gemma4Config;
+import dev.gemma4j.synth.SynthConfig;
+import dev.gemma4j.synth.SynthModel;
+import dev.gemma4j.synth.SynthType;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Measurements for the closing note, not a test: decode time per token, kernel launches and execute()
+ * calls per token, and device kernel time per task kind (TornadoVM's profiler) on a synth model.
+ * Run with {@code -Dtornado.bench=true [-Dtornado.bench.preset=tiny|small] [-Dtornado.bench.type=Q4_K_M]}.
+ */
+@EnabledIfSystemProperty(named = "tornado.bench", matches = "true")
+class TornadoBenchmark {
+    @TempDir
+    static Path dir;
+
+    /** Device memory the "full" synth model (26B-A4B shapes) would need, per file type, from its tensor plan. */
+    @Test
+    void fullModelMemory() {
+        SynthConfig c = SynthConfig.preset("full");
+        Gemma4Config.LayerConfig[] layers = new Gemma4Config.LayerConfig[c.layers()];
+        for (int il = 0; il < layers.length; il++) {
+            boolean sw = c.isSliding(il);
+            layers[il] = new Gemma4Config.LayerConfig(sw, c.heads(), c.kvHeads(il), c.headDim(il), c.headDim(il),
+                sw ? 10_000f : 1_000_000f, c.denseWidth(), c.expertsPerToken(), c.expertWidth());
+        }
+        Gemma4Config cfg = new Gemma4Config(c.width(), c.contextLength(), c.slidingWindow(), 1e-6f, c.experts(), 30f, c.vocab(), layers);
+        for (SynthType t : new SynthType[] {SynthType.Q4_K_M, SynthType.Q6_K, SynthType.Q8_0, SynthType.MXFP4_MOE, SynthType.BF16}) {
+            long weights = SynthModel.plan(c, t, 1).tensorBytes();
+            for (int[] v : new int[][] {{4096, 1}, {4096, 4}, {32768, 4}}) {
+                long rest = ForwardPlan.estimateBytes(cfg, new Tuning(8, v[1], 128, 256, 128, 256, true), v[0]);
+                System.out.printf("BENCH full %-9s weights %6.2f GiB + KV/activations %5.2f GiB (context %d, %d sessions) = %6.2f GiB%n",
+                    t, weights / 1073741824.0, rest / 1073741824.0, v[0], v[1], (weights + rest) / 1073741824.0);
+            }
+        }
+    }
+
+    @Test
+    void decode() throws Exception {
+        String preset = System.getProperty("tornado.bench.preset", "tiny");
+        SynthType type = SynthType.parse(System.getProperty("tornado.bench.type", "Q4_K_M"));
+        Path file = dir.resolve(preset + "-" + type + ".gguf");
+        SynthModel.write(SynthModel.plan(SynthConfig.preset(preset), type, 1), file, 2);
+        EngineOptions opt = new EngineOptions(512, KvCacheType.F32, 2, 8);
+        try (GgufFile gguf = GgufFile.open(file);
+             TornadoEngine dev = new TornadoEngine(gguf, opt, new Tuning(1, 1, 64, 256, 64, 128, true), null)) {
+            int vocab = dev.config().vocabSize();
+            int[] prompt = new int[16];
+            Random rnd = new Random(1);
+            for (int i = 0; i < prompt.length; i++) {
+                prompt[i] = 2 + rnd.nextInt(vocab - 2);
+            }
+            Session s = dev.newSession();
+            long t0 = System.nanoTime();
+            float[] l = dev.prefill(s, prompt);
+            long t1 = System.nanoTime();
+            int n = 32;
+            long e0 = dev.executions();
+            long t2 = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                dev.decode(s, dev.lastArgmax(0), l);
+            }
+            long t3 = System.nanoTime();
+            System.out.printf("BENCH %s %s on %s: first prefill (compiles) %.1f s; decode %.1f ms/token over %d tokens;"
+                    + " %d kernel launches and %d execute() per decoded token%n", preset, type, dev.deviceName(), (t1 - t0) / 1e9,
+                (t3 - t2) / 1e6 / n, n, dev.launchesPerStep(), (dev.executions() - e0) / n);
+            dev.enableProfiler();
+            Map<String, long[]> byKind = new TreeMap<>();
+            long kernel = 0;
+            int runs = 8;
+            for (int i = 0; i < runs; i++) {
+                dev.decode(s, dev.lastArgmax(0), l);
+                kernel += dev.lastKernelNanos();
+                Matcher m = Pattern.compile("\"(?:head|tail|layer\\d+)\\.([^\"]+)\"\\s*:\\s*\\{[^}]*?\"TASK_KERNEL_TIME\"\\s*:\\s*\"(\\d+)\"")
+                    .matcher(dev.lastProfile());
+                while (m.find()) {
+                    String kind = m.group(1).replaceFirst("^l\\d+\\.", "");
+                    long[] acc = byKind.computeIfAbsent(kind, k -> new long[2]);
+                    acc[0] += Long.parseLong(m.group(2));
+                    acc[1]++;
+                }
+            }
+            System.out.printf("BENCH device kernel time %.2f ms/token (profiler on)%n", kernel / 1e6 / runs);
+            for (var e : byKind.entrySet()) {
+                System.out.printf("BENCH   %-28s %8.3f ms/token (%d launches/token)%n", e.getKey(), e.getValue()[0] / 1e6 / runs, e.getValue()[1] / runs);
+            }
+            if (byKind.isEmpty()) {
+                System.out.println("BENCH profile log: " + dev.lastProfile().substring(0, Math.min(2000, dev.lastProfile().length())));
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+package dev.gemma4j.tornado;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gemma4j.cpu.CpuEngine;
+import dev.gemma4j.engine.EngineOptions;
+import dev.gemma4j.engine.KvCacheType;
+import dev.gemma4j.engine.Session;
+import dev.gemma4j.gguf.GgufFile;
+import dev.gemma4j.synth.SynthConfig;
+import dev.gemma4j.synth.SynthModel;
+import dev.gemma4j.synth.SynthType;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The whole forward pass on the device against the CPU engine, on synth models shaped like the "tiny"
+ * preset (D 256, window 16, 2048-token vocabulary, merged experts; attn_v on sliding layers only) but with
+ * three layers (S S F) to keep TornadoVM's per-task compilation within the suite's budget: a 40-token
+ * prompt (longer than the window; prefill in chunks of 8 rows, so chunks straddle it), then 32 greedy
+ * tokens. Both engines round activations as llama.cpp does, so they differ by summation order only; over
+ * the random layers such differences can flip a rounding step, so a greedy run may part only where the
+ * CPU engine's top-two gap is small (a near-tie), and logits are compared before that point.
+ */
+class TornadoEngineTest {
+    @TempDir
+    static Path dir;
+
+    static final int CONTEXT = 128;
+
+    static Tuning tuning() {
+        // small attention chunks so that the global layer's 128 positions are split over 8 work-groups
+        return new Tuning(8, 3, 32, 64, 32, 16, true);
+    }
+
+    static Path model(SynthType type, boolean split, String pattern) throws Exception {
+        SynthConfig.Builder b = SynthConfig.preset("tiny").toBuilder();
+        b.layers = pattern.length();
+        b.patternLetters = pattern;
+        b.splitExperts = split;
+        Path file = dir.resolve("tiny-" + type + (split ? "-split" : "") + "-" + pattern + ".gguf");
+        if (!java.nio.file.Files.exists(file)) {
+            SynthModel.write(SynthModel.plan(b.build(), type, 5), file, 1);
+        }
+        return file;
+    }
+
+    static EngineOptions options() {
+        return new EngineOptions(CONTEXT, KvCacheType.F32, 2, 8);
+    }
+
+    static Stream<Arguments> types() {
+        String only = System.getProperty("tornado.test.types", "");
+        return allTypes().filter(a -> only.isEmpty() || java.util.Arrays.asList(only.split(",")).contains(a.get()[0].toString()));
+    }
+
+    static Stream<Arguments> allTypes() {
+        return Stream.of(
+            // type, split experts, first position, after the 40-token prompt, near-tie gap at a parting
+            // single-position logits agree to ~1e-5 unless an activation sits a few ulps from a rounding
+            // boundary (then ~0.1, as between the CPU engine and llama.cpp); flips compound over the tokens of
+            // these random models, hence the looser bounds later (measured values in the closing note)
+            Arguments.of(SynthType.F32, false, 1e-3, 2e-3, 0.05, 1e-2),
+            Arguments.of(SynthType.Q8_0, false, 0.3, 1.0, 0.5, 3.0),
+            Arguments.of(SynthType.Q4_0, true, 0.3, 1.0, 0.5, 3.0),
+            Arguments.of(SynthType.Q4_K_M, false, 0.3, 1.0, 0.5, 3.0),
+            Arguments.of(SynthType.F16, false, 0.3, 1.0, 0.5, 3.0),
+            Arguments.of(SynthType.BF16, false, 0.3, 1.0, 0.5, 3.0),
+            Arguments.of(SynthType.Q6_K, false, 0.3, 1.0, 0.5, 3.0),
+            Arguments.of(SynthType.MXFP4_MOE, false, 0.3, 1.0, 0.5, 3.0));
+    }
+
+    @ParameterizedTest(name = "{0} split experts={1}")
+    @MethodSource("types")
+    void greedyRunMatchesTheCpuEngine(SynthType type, boolean split, double firstTolerance, double logitTolerance, double nearTie, double decodeTolerance) throws Exception {
+        Path file = model(type, split, "SSF");
+        Random rnd = new Random(11);
+        int[] prompt = new int[40];
+        try (GgufFile gguf = GgufFile.open(file);
+             CpuEngine cpu = new CpuEngine(gguf, options());
+             TornadoEngine dev = new TornadoEngine(gguf, options(), tuning(), null)) {
+            int vocab = cpu.config().vocabSize();
+            for (int i = 0; i < prompt.length; i++) {
+                prompt[i] = 2 + rnd.nextInt(vocab - 2);
+            }
+            // one position: both engines see the same rounded activations, only summation order differs
+            try (Session c1 = cpu.newSession(); Session d1 = dev.newSession()) {
+                double one = maxDiff(cpu.prefill(c1, new int[] {prompt[0]}), dev.prefill(d1, new int[] {prompt[0]}));
+                System.out.printf("%s: first position max |Δlogit| %.3g%n", type, one);
+                assertTrue(one < firstTolerance, type + ": logits of the first position differ by " + one);
+            }
+            Session cs = cpu.newSession();
+            Session ds = dev.newSession();
+            float[] cl = cpu.prefill(cs, prompt);
+            float[] dl = dev.prefill(ds, prompt);
+            double first = maxDiff(cl, dl);
+            System.out.printf("%s: prefill max |Δlogit| %.3g (%d launches per execute())%n", type, first, dev.launchesPerStep());
+            assertTrue(first < logitTolerance, type + ": logits after the prompt differ by " + first);
+            // 32 greedy steps; where the engines' greedy tokens part, the CPU's top two must be a near-tie,
+            // and both engines then continue with the CPU's token so the rest of the run is still compared
+            int partings = 0;
+            double worst = first;
+            for (int step = 0; step < 32; step++) {
+                int ct = argmax(cl);
+                int dt = argmax(dl);
+                assertEquals(dt, dev.lastArgmax(step == 0 ? (prompt.length - 1) % 8 : 0), "device argmax vs host argmax of the device logits");
+                if (ct != dt) {
+                    double gap = Math.abs(cl[ct] - cl[dt]);
+                    System.out.printf("%s: parted at step %d (cpu %d, device %d, cpu gap %.3g)%n", type, step, ct, dt, gap);
+                    assertTrue(gap < nearTie, type + ": greedy tokens part at step " + step + " with a CPU top-two gap of " + gap);
+                    partings++;
+                }
+                cpu.decode(cs, ct, cl);
+                dev.decode(ds, ct, dl);
+                worst = Math.max(worst, maxDiff(cl, dl));
+            }
+            System.out.printf("%s: 32 greedy steps, %d near-tie partings, max |Δlogit| %.3g%n", type, partings, worst);
+            assertTrue(worst < decodeTolerance, type + ": logits differ by " + worst + " during decoding");
+        }
+    }
+
+    /** Several sessions decoded in one step give what each gives alone (rows are independent on the device). */
+    @Test
+    void sessionsDecodedTogetherEqualEachAlone() throws Exception {
+        Path file = model(SynthType.Q4_K_M, false, "SSF");
+        try (GgufFile gguf = GgufFile.open(file); TornadoEngine dev = new TornadoEngine(gguf, options(), tuning(), null)) {
+            int vocab = dev.config().vocabSize();
+            int n = 3;
+            int[][] prompts = new int[n][];
+            Random rnd = new Random(3);
+            for (int i = 0; i < n; i++) {
+                prompts[i] = new int[5 + 9 * i];
+                for (int j = 0; j < prompts[i].length; j++) {
+                    prompts[i][j] = 2 + rnd.nextInt(vocab - 2);
+                }
+            }
+            int steps = 6;
+            int[][] alone = new int[n][steps];
+            float[][] aloneLast = new float[n][vocab];
+            for (int i = 0; i < n; i++) {
+                try (Session s = dev.newSession()) {
+                    float[] l = dev.prefill(s, prompts[i]);
+                    for (int t = 0; t < steps; t++) {
+                        alone[i][t] = argmax(l);
+                        dev.decode(s, alone[i][t], l);
+                    }
+                    aloneLast[i] = l;
+                }
+            }
+            Session[] ss = new Session[n];
+            float[][] logits = new float[n][];
+            for (int i = 0; i < n; i++) {
+                ss[i] = dev.newSession();
+                logits[i] = dev.prefill(ss[i], prompts[i]);
+            }
+            int[][] together = new int[n][steps];
+            long before = dev.executions();
+            for (int t = 0; t < steps; t++) {
+                int[] next = new int[n];
+                for (int i = 0; i < n; i++) {
+                    next[i] = argmax(logits[i]);
+                    together[i][t] = next[i];
+                }
+                dev.decode(List.of(ss), next, logits);
+            }
+            assertEquals(steps, dev.executions() - before, "one execute() per step for all sessions");
+            for (int i = 0; i < n; i++) {
+                assertArrayEquals(alone[i], together[i], "session " + i);
+                assertTrue(maxDiff(aloneLast[i], logits[i]) < 1e-4, "session " + i + " logits");
+                ss[i].close();
+            }
+        }
+    }
+
+    /** A mixed step (one session decoding, another's prompt) gives what each gives on its own. */
+    @Test
+    void mixedStepEqualsSeparateCalls() throws Exception {
+        Path file = model(SynthType.Q4_K_M, false, "SSF");
+        try (GgufFile gguf = GgufFile.open(file); TornadoEngine dev = new TornadoEngine(gguf, options(), tuning(), null)) {
+            int vocab = dev.config().vocabSize();
+            Random rnd = new Random(5);
+            int[] pa = new int[12];
+            int[] pb = new int[19];
+            for (int j = 0; j < pa.length; j++) {
+                pa[j] = 2 + rnd.nextInt(vocab - 2);
+            }
+            for (int j = 0; j < pb.length; j++) {
+                pb[j] = 2 + rnd.nextInt(vocab - 2);
+            }
+            int tok = 77;
+            float[] la = new float[vocab];
+            float[] lb;
+            try (Session a = dev.newSession(); Session b = dev.newSession()) {
+                dev.prefill(a, pa);
+                dev.decode(a, tok, la);
+                lb = dev.prefill(b, pb);
+            }
+            try (Session a = dev.newSession(); Session b = dev.newSession()) {
+                dev.prefill(a, pa);
+                float[][] out = {new float[vocab], new float[vocab]};
+                dev.step(List.of(a, b), new int[][] {{tok}, pb}, out);
+                assertEquals(pa.length + 1, a.position());
+                assertEquals(pb.length, b.position());
+                assertTrue(maxDiff(la, out[0]) < 1e-4, "decoding row in a mixed step");
+                assertTrue(maxDiff(lb, out[1]) < 1e-4, "prompt rows in a mixed step");
+            }
+        }
+    }
+
+    static int argmax(float[] l) {
+        int best = 0;
+        for (int i = 1; i < l.length; i++) {
+            if (l[i] > l[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    static double maxDiff(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
+    }
+}
