@@ -3,6 +3,7 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -12,6 +13,7 @@ import jdk.incubator.vector.VectorOperators;
 final class Q4_KFormat implements TensorFormat {
     private static final int BLOCK = 144;
     private static final ByteVector LOW4 = ByteVector.broadcast(Simd.B2, (byte) 0x0F);
+    private static final IntVector LOW4_I = IntVector.broadcast(Simd.VI, 0x0F);
 
     @Override
     public GgmlType type() {
@@ -79,7 +81,75 @@ final class Q4_KFormat implements TensorFormat {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * Any width ({@link Simd#V}). Per 32-byte chunk c (sub-blocks 2c in the low nibbles, 2c+1 in the high):
+     * bytes loaded {@link Simd#VBL} at a time, widened to ints once, both nibbles taken in int lanes and
+     * converted to floats; Σq·x and Σx per sub-block in separate accumulators, then the block's
+     * {@code d·S} and {@code dmin·M} applied by one multiply-add each. Vector calls written out here (see Simd).
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        FloatVector accMin = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int head = Bits.i32(src, p);
+            long lo = Bits.i64(src, p + 4);
+            int hi = Bits.i32(src, p + 12);
+            float d = Bits.halfOf(head, 0);
+            float dmin = Bits.halfOf(head, 1);
+            for (int c = 0; c < 4; c++) {
+                FloatVector sLo = FloatVector.zero(Simd.V);
+                FloatVector sHi = FloatVector.zero(Simd.V);
+                FloatVector xLo = FloatVector.zero(Simd.V);
+                FloatVector xHi = FloatVector.zero(Simd.V);
+                int xb = xOffset + 256 * b + 64 * c;
+                for (int o = 0; o < 32; o += Simd.VBL) {
+                    ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 16 + 32 * c + o, Simd.LE);
+                    for (int part = 0; part < Simd.VP; part++) {
+                        IntVector qi = (IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part);
+                        FloatVector ql = (FloatVector) qi.lanewise(VectorOperators.AND, LOW4_I)
+                                .convertShape(VectorOperators.I2F, Simd.V, 0);
+                        FloatVector qh = (FloatVector) qi.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                                .convertShape(VectorOperators.I2F, Simd.V, 0);
+                        int xi = xb + o + part * Simd.VL;
+                        FloatVector xl = FloatVector.fromArray(Simd.V, x, xi);
+                        FloatVector xh = FloatVector.fromArray(Simd.V, x, xi + 32);
+                        sLo = ql.fma(xl, sLo);
+                        sHi = qh.fma(xh, sHi);
+                        xLo = xLo.add(xl);
+                        xHi = xHi.add(xh);
+                    }
+                }
+                // 6-bit scales and mins of sub-blocks 2c and 2c+1, unpacked in place: a call here (scale(),
+                // min()) is not always inlined, and a call makes C2 spill every live vector register
+                int s0;
+                int m0;
+                int s1;
+                int m1;
+                if (c < 2) {
+                    int sh = 16 * c;
+                    s0 = (int) (lo >>> sh) & 63;
+                    s1 = (int) (lo >>> (sh + 8)) & 63;
+                    m0 = (int) (lo >>> (sh + 32)) & 63;
+                    m1 = (int) (lo >>> (sh + 40)) & 63;
+                } else {
+                    int sh = 16 * c - 32;
+                    s0 = (hi >>> sh) & 15 | ((int) (lo >>> sh) & 0xC0) >> 2;
+                    s1 = (hi >>> (sh + 8)) & 15 | ((int) (lo >>> (sh + 8)) & 0xC0) >> 2;
+                    m0 = (hi >>> (sh + 4)) & 15 | ((int) (lo >>> (sh + 32)) & 0xC0) >> 2;
+                    m1 = (hi >>> (sh + 12)) & 15 | ((int) (lo >>> (sh + 40)) & 0xC0) >> 2;
+                }
+                acc = sLo.fma(FloatVector.broadcast(Simd.V, d * s0), acc);
+                acc = sHi.fma(FloatVector.broadcast(Simd.V, d * s1), acc);
+                accMin = xLo.fma(FloatVector.broadcast(Simd.V, dmin * m0), accMin);
+                accMin = xHi.fma(FloatVector.broadcast(Simd.V, dmin * m1), accMin);
+            }
+        }
+        return Simd.sum(acc.sub(accMin));
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

@@ -3,6 +3,7 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -14,6 +15,9 @@ final class Q6_KFormat implements TensorFormat {
     private static final ByteVector LOW4 = ByteVector.broadcast(Simd.B2, (byte) 0x0F);
     private static final ByteVector HIGH2 = ByteVector.broadcast(Simd.B2, (byte) 0x30);
     private static final ByteVector OFFSET32 = ByteVector.broadcast(Simd.B2, (byte) 32);
+    private static final IntVector LOW4_I = IntVector.broadcast(Simd.VI, 0x0F);
+    private static final IntVector BITS45_I = IntVector.broadcast(Simd.VI, 0x30);
+    private static final IntVector OFFSET32_I = IntVector.broadcast(Simd.VI, 32);
 
     @Override
     public GgmlType type() {
@@ -52,7 +56,66 @@ final class Q6_KFormat implements TensorFormat {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * Any width ({@link Simd#V}). Per half h and 16-element group g: the low-bit bytes ql[l], ql[l+32] and
+     * the high-bit byte qh[l] for {@link Simd#VBL} values of l at a time, widened to ints once; the four
+     * 6-bit values (elements l, l+32, l+64, l+96 of the half) assembled in int lanes, converted, and
+     * summed per quarter; then each quarter's {@code d·sc} applied by one multiply-add. Vector calls written
+     * out here, scales unpacked in place (a call would spill the vector registers; see Simd).
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 208));
+            for (int h = 0; h < 2; h++) {
+                long scales = src.get(Bits.LONG_LE, p + 192 + 8 * h);
+                for (int g = 0; g < 2; g++) {
+                    FloatVector s0 = FloatVector.zero(Simd.V);
+                    FloatVector s1 = FloatVector.zero(Simd.V);
+                    FloatVector s2 = FloatVector.zero(Simd.V);
+                    FloatVector s3 = FloatVector.zero(Simd.V);
+                    for (int o = 16 * g; o < 16 * g + 16; o += Simd.VBL) {
+                        ByteVector a = ByteVector.fromMemorySegment(Simd.VB, src, p + 64 * h + o, Simd.LE);
+                        ByteVector c = ByteVector.fromMemorySegment(Simd.VB, src, p + 64 * h + 32 + o, Simd.LE);
+                        ByteVector e = ByteVector.fromMemorySegment(Simd.VB, src, p + 128 + 32 * h + o, Simd.LE);
+                        for (int part = 0; part < Simd.VP; part++) {
+                            IntVector ai = (IntVector) a.convertShape(VectorOperators.B2I, Simd.VI, part);
+                            IntVector ci = (IntVector) c.convertShape(VectorOperators.B2I, Simd.VI, part);
+                            IntVector hi = (IntVector) e.convertShape(VectorOperators.B2I, Simd.VI, part);
+                            IntVector q0 = ai.lanewise(VectorOperators.AND, LOW4_I)
+                                    .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BITS45_I));
+                            IntVector q1 = ci.lanewise(VectorOperators.AND, LOW4_I)
+                                    .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.LSHL, 2).lanewise(VectorOperators.AND, BITS45_I));
+                            IntVector q2 = ai.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                                    .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.AND, BITS45_I));
+                            IntVector q3 = ci.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                                    .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.LSHR, 2).lanewise(VectorOperators.AND, BITS45_I));
+                            int xi = xOffset + 256 * b + 128 * h + o + part * Simd.VL;
+                            s0 = ((FloatVector) q0.lanewise(VectorOperators.SUB, OFFSET32_I).convertShape(VectorOperators.I2F, Simd.V, 0))
+                                    .fma(FloatVector.fromArray(Simd.V, x, xi), s0);
+                            s1 = ((FloatVector) q1.lanewise(VectorOperators.SUB, OFFSET32_I).convertShape(VectorOperators.I2F, Simd.V, 0))
+                                    .fma(FloatVector.fromArray(Simd.V, x, xi + 32), s1);
+                            s2 = ((FloatVector) q2.lanewise(VectorOperators.SUB, OFFSET32_I).convertShape(VectorOperators.I2F, Simd.V, 0))
+                                    .fma(FloatVector.fromArray(Simd.V, x, xi + 64), s2);
+                            s3 = ((FloatVector) q3.lanewise(VectorOperators.SUB, OFFSET32_I).convertShape(VectorOperators.I2F, Simd.V, 0))
+                                    .fma(FloatVector.fromArray(Simd.V, x, xi + 96), s3);
+                        }
+                    }
+                    // signed scale bytes 2k+g of this half: (byte) (scales >>> 8·(2k+g))
+                    int sh = 8 * g;
+                    acc = s0.fma(FloatVector.broadcast(Simd.V, d * (byte) (scales >>> sh)), acc);
+                    acc = s1.fma(FloatVector.broadcast(Simd.V, d * (byte) (scales >>> (sh + 16))), acc);
+                    acc = s2.fma(FloatVector.broadcast(Simd.V, d * (byte) (scales >>> (sh + 32))), acc);
+                    acc = s3.fma(FloatVector.broadcast(Simd.V, d * (byte) (scales >>> (sh + 48))), acc);
+                }
+            }
+        }
+        return Simd.sum(acc);
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
