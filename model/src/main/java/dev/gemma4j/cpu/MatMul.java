@@ -2,6 +2,8 @@ package dev.gemma4j.cpu;
 
 import dev.gemma4j.model.Matrix;
 import dev.gemma4j.model.NonFiniteValueException;
+import dev.gemma4j.tensor.TensorFormat;
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -18,6 +20,10 @@ import jdk.incubator.vector.VectorSpecies;
  * With {@code batchInvariant} a single activation row goes through the tile path too, so that each row is
  * reduced in one order ({@link #dot1}'s) whether it is alone or one of many: the format's own dot kernel sums
  * in another order, which would make a sequence's results depend on what shares its batch.
+ * <p>
+ * One activation row whose weight format prepares activations ({@link TensorFormat#preparedSize}, Q4_K and
+ * Q6_K at 128/256 bits): the row is put in the kernel's order once per job (shared by jobs with the same
+ * input) and every weight row is dotted with that. Not with {@code batchInvariant}, which keeps the tile path.
  * <p>
  * Activations are first rounded the way llama.cpp rounds them for the weight's type
  * ({@link ActivationRounding}), so that results agree with it closely whatever the format.
@@ -45,6 +51,11 @@ final class MatMul {
     private final ActivationRounding[] rounding;
     private float[] rounded = new float[0];
     private int roundedUsed;
+    /** Per job: its activation row in the format's prepared form ({@link #prepared} at {@link #preparedOff}), or null. */
+    private final float[][] preparedX;
+    private final int[] preparedOff;
+    private float[] prepared = new float[0];
+    private int preparedUsed;
     private int jobs;
 
     MatMul(WorkerPool pool, int maxCols, int maxJobs) {
@@ -67,6 +78,8 @@ final class MatMul {
         sourceX = new float[maxJobs][];
         sourceOff = new int[maxJobs];
         rounding = new ActivationRounding[maxJobs];
+        preparedX = new float[maxJobs][];
+        preparedOff = new int[maxJobs];
     }
 
     /**
@@ -106,6 +119,26 @@ final class MatMul {
         x[j] = xs;
         xOff[j] = xOffset;
         n[j] = rows;
+        preparedX[j] = null;
+        int ps = rows == 1 && !batchInvariant ? m.format().preparedSize(m.cols()) : 0;
+        if (ps > 0) {
+            int shared = -1;
+            for (int k = 0; k < j && shared < 0; k++) {
+                if (preparedX[k] != null && x[k] == xs && xOff[k] == xOffset && w[k].format() == m.format() && w[k].cols() == m.cols()) {
+                    shared = k;
+                }
+            }
+            if (shared >= 0) {
+                preparedX[j] = preparedX[shared];
+                preparedOff[j] = preparedOff[shared];
+            } else {
+                ensurePrepared(preparedUsed + ps);
+                m.format().prepare(xs, xOffset, m.cols(), prepared, preparedUsed);
+                preparedX[j] = prepared;
+                preparedOff[j] = preparedUsed;
+                preparedUsed += ps;
+            }
+        }
         y[j] = ys;
         yOff[j] = yOffset;
         yStride[j] = yRowStride;
@@ -127,6 +160,21 @@ final class MatMul {
         rounded = bigger;
     }
 
+    /** Grows the prepared-activation buffer (only until it has seen the largest step), keeping earlier jobs' rows. */
+    private void ensurePrepared(int size) {
+        if (size <= prepared.length) {
+            return;
+        }
+        float[] bigger = new float[Math.max(size, prepared.length * 2)];
+        System.arraycopy(prepared, 0, bigger, 0, preparedUsed);
+        for (int k = 0; k < jobs; k++) {
+            if (preparedX[k] == prepared) {
+                preparedX[k] = bigger;
+            }
+        }
+        prepared = bigger;
+    }
+
     /** Runs every added job and clears the list. */
     void run() {
         int total = 0;
@@ -143,7 +191,11 @@ final class MatMul {
         }
         taskStart[jobs] = total;
         try {
-            pool.forEach(total, body);
+            if (StepProfile.ENABLED) {
+                runProfiled(total);
+            } else {
+                pool.forEach(total, body);
+            }
             checkFinite();
         } finally {
             for (int j = 0; j < jobs; j++) {
@@ -151,10 +203,23 @@ final class MatMul {
                 x[j] = null;
                 y[j] = null;
                 sourceX[j] = null;
+                preparedX[j] = null;
             }
             jobs = 0;
             roundedUsed = 0;
+            preparedUsed = 0;
         }
+    }
+
+    /** {@link #run}'s parallel region, timed into {@link StepProfile} under its first tensor's kind. */
+    private void runProfiled(int total) {
+        long bytes = 0;
+        for (int j = 0; j < jobs; j++) {
+            bytes += w[j].byteSize();
+        }
+        StepProfile.start();
+        pool.forEach(total, body);
+        StepProfile.stop(StepProfile.partOf(w[0].name()), bytes);
     }
 
     /**
@@ -190,6 +255,18 @@ final class MatMul {
         float[] xs = x[j];
         float[] ys = y[j];
         int cols = m.cols();
+        if (preparedX[j] != null) {
+            TensorFormat f = m.format();
+            MemorySegment data = m.data();
+            long rowBytes = m.rowBytes();
+            float[] px = preparedX[j];
+            int po = preparedOff[j];
+            int yo = yOff[j];
+            for (int r = r0; r < r1; r++) {
+                ys[yo + r] = f.dotPrepared(data, r * rowBytes, px, po, cols);
+            }
+            return;
+        }
         if (n[j] == 1 && !batchInvariant) {
             int xo = xOff[j];
             int yo = yOff[j];

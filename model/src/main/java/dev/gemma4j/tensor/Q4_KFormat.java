@@ -85,6 +85,116 @@ final class Q4_KFormat implements TensorFormat {
                 : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
     }
 
+    /** At 128 and 256 bits: 256 reordered activations and 8 sub-block sums per block (see {@link #prepare}). */
+    static final boolean PREPARED = Simd.VECTOR && !Simd.ENABLED && !"false".equals(System.getProperty("gemma4j.prepared"));
+    private static final int PREPARED_BLOCK = 264;
+
+    @Override
+    public int preparedSize(int n) {
+        return PREPARED ? n / 256 * PREPARED_BLOCK : 0;
+    }
+
+    /**
+     * The order {@link #dotPrepared} reads activations in: per block, chunk c (32 bytes: sub-block 2c in the
+     * low nibbles, 2c+1 in the high ones), loads of {@code 4·VL} bytes at offset o as VL int lanes, and in
+     * each load the eight nibbles k of an int lane (byte k/2, low nibble for even k): lane i of that vector
+     * is element {@code 64c + 32·(k&1) + o + 4i + k/2}. Then the sums of the eight 32-element sub-blocks.
+     */
+    @Override
+    public void prepare(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
+        int vl = Simd.VL;
+        for (int b = 0; b < n / 256; b++) {
+            int xb = xOffset + 256 * b;
+            int db = dstOffset + PREPARED_BLOCK * b;
+            int t = db;
+            for (int c = 0; c < 4; c++) {
+                for (int o = 0; o < 32; o += 4 * vl) {
+                    for (int k = 0; k < 8; k++) {
+                        for (int i = 0; i < vl; i++) {
+                            dst[t++] = x[xb + 64 * c + 32 * (k & 1) + o + 4 * i + (k >> 1)];
+                        }
+                    }
+                }
+            }
+            for (int j = 0; j < 8; j++) {
+                float sum = 0;
+                for (int i = 0; i < 32; i++) {
+                    sum += x[xb + 32 * j + i];
+                }
+                dst[db + 256 + j] = sum;
+            }
+        }
+    }
+
+    /**
+     * 128/256 bits, activations from {@link #prepare}: each load of {@code 4·VL} weight bytes is VL int lanes,
+     * and each of their eight nibbles is one shift and mask away from VL weights in the prepared activation
+     * order: no byte widening, one load per 32 bytes at 256 bits. Σq·x per sub-block in two accumulators
+     * each; the min term {@code dmin·Σ M_j·Σx_j} from the prepared sums in scalar code.
+     */
+    @Override
+    public float dotPrepared(MemorySegment src, long offset, float[] px, int pxOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        float minSum = 0;
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int head = src.get(Bits.INT_LE, p);
+            long lo = src.get(Bits.LONG_LE, p + 4);
+            int hi = src.get(Bits.INT_LE, p + 12);
+            float d = Float.float16ToFloat((short) head);
+            float dmin = Float.float16ToFloat((short) (head >>> 16));
+            int pb = pxOffset + PREPARED_BLOCK * b;
+            for (int c = 0; c < 4; c++) {
+                FloatVector lo0 = FloatVector.zero(Simd.V);
+                FloatVector lo1 = FloatVector.zero(Simd.V);
+                FloatVector hi0 = FloatVector.zero(Simd.V);
+                FloatVector hi1 = FloatVector.zero(Simd.V);
+                for (int o = 0; o < 32; o += 4 * Simd.VL) {
+                    IntVector w = IntVector.fromMemorySegment(Simd.VI, src, p + 16 + 32 * c + o, Simd.LE);
+                    int xi = pb + 64 * c + 2 * o;
+                    int vl = Simd.VL;
+                    lo0 = ((FloatVector) w.lanewise(VectorOperators.AND, LOW4_I).convertShape(VectorOperators.I2F, Simd.V, 0))
+                            .fma(FloatVector.fromArray(Simd.V, px, xi), lo0);
+                    hi0 = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, px, xi + vl), hi0);
+                    lo1 = ((FloatVector) w.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, LOW4_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, px, xi + 2 * vl), lo1);
+                    hi1 = ((FloatVector) w.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, LOW4_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, px, xi + 3 * vl), hi1);
+                    lo0 = ((FloatVector) w.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.AND, LOW4_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, px, xi + 4 * vl), lo0);
+                    hi0 = ((FloatVector) w.lanewise(VectorOperators.LSHR, 20).lanewise(VectorOperators.AND, LOW4_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, px, xi + 5 * vl), hi0);
+                    lo1 = ((FloatVector) w.lanewise(VectorOperators.LSHR, 24).lanewise(VectorOperators.AND, LOW4_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, px, xi + 6 * vl), lo1);
+                    hi1 = ((FloatVector) w.lanewise(VectorOperators.LSHR, 28)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, px, xi + 7 * vl), hi1);
+                }
+                int s0;
+                int m0;
+                int s1;
+                int m1;
+                if (c < 2) {
+                    int sh = 16 * c;
+                    s0 = (int) (lo >>> sh) & 63;
+                    s1 = (int) (lo >>> (sh + 8)) & 63;
+                    m0 = (int) (lo >>> (sh + 32)) & 63;
+                    m1 = (int) (lo >>> (sh + 40)) & 63;
+                } else {
+                    int sh = 16 * c - 32;
+                    s0 = (hi >>> sh) & 15 | ((int) (lo >>> sh) & 0xC0) >> 2;
+                    s1 = (hi >>> (sh + 8)) & 15 | ((int) (lo >>> (sh + 8)) & 0xC0) >> 2;
+                    m0 = (hi >>> (sh + 4)) & 15 | ((int) (lo >>> (sh + 32)) & 0xC0) >> 2;
+                    m1 = (hi >>> (sh + 12)) & 15 | ((int) (lo >>> (sh + 40)) & 0xC0) >> 2;
+                }
+                acc = lo0.add(lo1).fma(FloatVector.broadcast(Simd.V, d * s0), acc);
+                acc = hi0.add(hi1).fma(FloatVector.broadcast(Simd.V, d * s1), acc);
+                minSum += dmin * (m0 * px[pb + 256 + 2 * c] + m1 * px[pb + 257 + 2 * c]);
+            }
+        }
+        return Simd.sum(acc) - minSum;
+    }
+
     /**
      * Any width ({@link Simd#V}). Per 32-byte chunk c (sub-blocks 2c in the low nibbles, 2c+1 in the high):
      * bytes loaded {@link Simd#VBL} at a time, widened to ints once, both nibbles taken in int lanes and
