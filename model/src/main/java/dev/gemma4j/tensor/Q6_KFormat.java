@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -58,6 +59,129 @@ final class Q6_KFormat implements TensorFormat {
         Bits.checkRow(this, n);
         return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
                 : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /** At 128 and 256 bits: 256 reordered activations and 16 group sums per block (see {@link #prepare}). */
+    static final boolean PREPARED = Simd.VECTOR && !Simd.ENABLED && !"false".equals(System.getProperty("gemma4j.prepared"));
+    private static final int PREPARED_BLOCK = 272;
+    /** Lanes 4..7 of an 8-lane vector: where a 32-byte load's elements pass into the next 16-element group. */
+    private static final VectorMask<Float> UPPER4 = VectorMask.fromLong(Simd.V, 0xF0L);
+
+    @Override
+    public int preparedSize(int n) {
+        return PREPARED ? n / 256 * PREPARED_BLOCK : 0;
+    }
+
+    /**
+     * The order {@link #dotPrepared} reads activations in: per block, half h, loads of {@code 4·VL} bytes at
+     * offset o of ql[0..32), ql[32..64) and qh (VL int lanes each), then byte b of a lane and quarter k:
+     * lane i is element {@code 128h + 32k + o + 4i + b}. Then the sums of the sixteen 16-element groups
+     * (one scale each).
+     */
+    @Override
+    public void prepare(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
+        int vl = Simd.VL;
+        for (int blk = 0; blk < n / 256; blk++) {
+            int xb = xOffset + 256 * blk;
+            int db = dstOffset + PREPARED_BLOCK * blk;
+            int t = db;
+            for (int h = 0; h < 2; h++) {
+                for (int o = 0; o < 32; o += 4 * vl) {
+                    for (int b = 0; b < 4; b++) {
+                        for (int k = 0; k < 4; k++) {
+                            for (int i = 0; i < vl; i++) {
+                                dst[t++] = x[xb + 128 * h + 32 * k + o + 4 * i + b];
+                            }
+                        }
+                    }
+                }
+            }
+            for (int g = 0; g < 16; g++) {
+                float sum = 0;
+                for (int i = 0; i < 16; i++) {
+                    sum += x[xb + 16 * g + i];
+                }
+                dst[db + 256 + g] = sum;
+            }
+        }
+    }
+
+    /**
+     * 128/256 bits, activations from {@link #prepare}: ql[l], ql[l+32] and qh[l] loaded as VL int lanes
+     * ({@code 4·VL} bytes each); every byte b of a lane gives the four 6-bit values of elements l, l+32,
+     * l+64, l+96 by shifts and masks in int lanes, without widening bytes. The −32 offset is applied once per
+     * group from the prepared sums ({@code 32·d·Σ sc_g·Σx_g}) in scalar code. At 256 bits one load spans two
+     * 16-element groups, so the scale vector takes its upper four lanes from the next group.
+     */
+    @Override
+    public float dotPrepared(MemorySegment src, long offset, float[] px, int pxOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        float offsetSum = 0;
+        for (int blk = 0; blk < n / 256; blk++) {
+            long p = offset + (long) blk * BLOCK;
+            float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 208));
+            int pb = pxOffset + PREPARED_BLOCK * blk;
+            for (int h = 0; h < 2; h++) {
+                long scales = src.get(Bits.LONG_LE, p + 192 + 8 * h);
+                for (int o = 0; o < 32; o += 4 * Simd.VL) {
+                    IntVector a = IntVector.fromMemorySegment(Simd.VI, src, p + 64 * h + o, Simd.LE);
+                    IntVector c = IntVector.fromMemorySegment(Simd.VI, src, p + 64 * h + 32 + o, Simd.LE);
+                    IntVector e = IntVector.fromMemorySegment(Simd.VI, src, p + 128 + 32 * h + o, Simd.LE);
+                    FloatVector s0 = FloatVector.zero(Simd.V);
+                    FloatVector s1 = FloatVector.zero(Simd.V);
+                    FloatVector s2 = FloatVector.zero(Simd.V);
+                    FloatVector s3 = FloatVector.zero(Simd.V);
+                    int xi = pb + 128 * h + 4 * o;
+                    for (int b = 0; b < 4; b++) {
+                        int sh = 8 * b;
+                        IntVector h0 = b == 0 ? e.lanewise(VectorOperators.LSHL, 4) : e.lanewise(VectorOperators.LSHR, sh - 4);
+                        IntVector h1 = b == 0 ? e.lanewise(VectorOperators.LSHL, 2) : e.lanewise(VectorOperators.LSHR, sh - 2);
+                        IntVector q0 = a.lanewise(VectorOperators.LSHR, sh).lanewise(VectorOperators.AND, LOW4_I)
+                                .lanewise(VectorOperators.OR, h0.lanewise(VectorOperators.AND, BITS45_I));
+                        IntVector q1 = c.lanewise(VectorOperators.LSHR, sh).lanewise(VectorOperators.AND, LOW4_I)
+                                .lanewise(VectorOperators.OR, h1.lanewise(VectorOperators.AND, BITS45_I));
+                        IntVector q2 = a.lanewise(VectorOperators.LSHR, sh + 4).lanewise(VectorOperators.AND, LOW4_I)
+                                .lanewise(VectorOperators.OR, e.lanewise(VectorOperators.LSHR, sh).lanewise(VectorOperators.AND, BITS45_I));
+                        IntVector q3 = c.lanewise(VectorOperators.LSHR, sh + 4).lanewise(VectorOperators.AND, LOW4_I)
+                                .lanewise(VectorOperators.OR, e.lanewise(VectorOperators.LSHR, sh + 2).lanewise(VectorOperators.AND, BITS45_I));
+                        int xb = xi + 4 * b * Simd.VL;
+                        s0 = ((FloatVector) q0.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, px, xb), s0);
+                        s1 = ((FloatVector) q1.convertShape(VectorOperators.I2F, Simd.V, 0))
+                                .fma(FloatVector.fromArray(Simd.V, px, xb + Simd.VL), s1);
+                        s2 = ((FloatVector) q2.convertShape(VectorOperators.I2F, Simd.V, 0))
+                                .fma(FloatVector.fromArray(Simd.V, px, xb + 2 * Simd.VL), s2);
+                        s3 = ((FloatVector) q3.convertShape(VectorOperators.I2F, Simd.V, 0))
+                                .fma(FloatVector.fromArray(Simd.V, px, xb + 3 * Simd.VL), s3);
+                    }
+                    // scales d·sc[2k+g] (signed bytes of this half's word) of the groups this load covers
+                    int g = o >> 4;
+                    float c0 = d * (byte) (scales >>> (8 * g));
+                    float c1 = d * (byte) (scales >>> (8 * g + 16));
+                    float c2 = d * (byte) (scales >>> (8 * g + 32));
+                    float c3 = d * (byte) (scales >>> (8 * g + 48));
+                    int gs = pb + 256 + 8 * h + g;
+                    if (Simd.VL == 8) {
+                        float u0 = d * (byte) (scales >>> 8);
+                        float u1 = d * (byte) (scales >>> 24);
+                        float u2 = d * (byte) (scales >>> 40);
+                        float u3 = d * (byte) (scales >>> 56);
+                        acc = s0.fma(FloatVector.broadcast(Simd.V, c0).blend(FloatVector.broadcast(Simd.V, u0), UPPER4), acc);
+                        acc = s1.fma(FloatVector.broadcast(Simd.V, c1).blend(FloatVector.broadcast(Simd.V, u1), UPPER4), acc);
+                        acc = s2.fma(FloatVector.broadcast(Simd.V, c2).blend(FloatVector.broadcast(Simd.V, u2), UPPER4), acc);
+                        acc = s3.fma(FloatVector.broadcast(Simd.V, c3).blend(FloatVector.broadcast(Simd.V, u3), UPPER4), acc);
+                        offsetSum += (c0 * px[gs] + u0 * px[gs + 1]) + (c1 * px[gs + 2] + u1 * px[gs + 3])
+                                + (c2 * px[gs + 4] + u2 * px[gs + 5]) + (c3 * px[gs + 6] + u3 * px[gs + 7]);
+                    } else {
+                        acc = s0.fma(FloatVector.broadcast(Simd.V, c0), acc);
+                        acc = s1.fma(FloatVector.broadcast(Simd.V, c1), acc);
+                        acc = s2.fma(FloatVector.broadcast(Simd.V, c2), acc);
+                        acc = s3.fma(FloatVector.broadcast(Simd.V, c3), acc);
+                        offsetSum += (c0 * px[gs] + c1 * px[gs + 2]) + (c2 * px[gs + 4] + c3 * px[gs + 6]);
+                    }
+                }
+            }
+        }
+        return Simd.sum(acc) - 32 * offsetSum;
     }
 
     /**
