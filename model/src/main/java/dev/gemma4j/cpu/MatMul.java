@@ -5,7 +5,6 @@ import dev.gemma4j.model.NonFiniteValueException;
 import dev.gemma4j.tensor.TensorFormat;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -350,10 +349,10 @@ final class MatMul {
 
     private static void store4(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] tile, int cols,
                                float[] xs, int xo, int from, float[] ys, int yo) {
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
-        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = VectorMath.sum(a0);
+        float s1 = VectorMath.sum(a1);
+        float s2 = VectorMath.sum(a2);
+        float s3 = VectorMath.sum(a3);
         for (int i = from; i < cols; i++) {
             float xv = xs[xo + i];
             s0 += tile[i] * xv;
@@ -375,7 +374,7 @@ final class MatMul {
         for (; i < upper; i += F.length()) {
             a0 = FloatVector.fromArray(F, tile, to + i).fma(FloatVector.fromArray(F, xs, xo + i), a0);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
+        float s0 = VectorMath.sum(a0);
         for (; i < cols; i++) {
             s0 += tile[to + i] * xs[xo + i];
         }
@@ -397,10 +396,10 @@ final class MatMul {
             a2 = FloatVector.fromArray(F, tile, 2 * cols + i).fma(xv, a2);
             a3 = FloatVector.fromArray(F, tile, 3 * cols + i).fma(xv, a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
-        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = VectorMath.sum(a0);
+        float s1 = VectorMath.sum(a1);
+        float s2 = VectorMath.sum(a2);
+        float s3 = VectorMath.sum(a3);
         for (; i < cols; i++) {
             float xv = xs[xo + i];
             s0 += tile[i] * xv;

@@ -1,12 +1,50 @@
 package dev.gemma4j.cpu;
 
+import dev.gemma4j.tensor.Vectors;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /** The element-wise primitives of spec §3.1 over float arrays, SIMD where it matters. */
 final class VectorMath {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** The kernels' width ({@link Vectors#BITS}; the preferred species when that selects scalar kernels). */
+    static final VectorSpecies<Float> F = Vectors.BITS >= 128
+            ? VectorSpecies.of(float.class, VectorShape.forBitSize(Vectors.BITS)) : FloatVector.SPECIES_PREFERRED;
+
+    // Shuffles of the fixed-order lane sum: lane i with lane i ^ h.
+    private static final VectorShuffle<Float> SWAP8 = swap(8);
+    private static final VectorShuffle<Float> SWAP4 = swap(4);
+    private static final VectorShuffle<Float> SWAP2 = swap(2);
+    private static final VectorShuffle<Float> SWAP1 = swap(1);
+
+    private static VectorShuffle<Float> swap(int h) {
+        int[] idx = new int[F.length()];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = (i ^ h) % idx.length;
+        }
+        return VectorShuffle.fromArray(F, idx, 0);
+    }
+
+    /**
+     * Sum of the lanes in a fixed order (pairwise, lanes half a vector apart first), the same in the
+     * interpreter and in compiled code: {@code reduceLanes(ADD)} leaves the order open, and the interpreter
+     * (lane by lane) and C2 (a tree) differ, which made results depend on how warm the JIT was.
+     */
+    static float sum(FloatVector v) {
+        int lanes = F.length();
+        if (lanes >= 16) {
+            v = v.add(v.rearrange(SWAP8));
+        }
+        if (lanes >= 8) {
+            v = v.add(v.rearrange(SWAP4));
+        }
+        if (lanes >= 4) {
+            v = v.add(v.rearrange(SWAP2));
+        }
+        v = v.add(v.rearrange(SWAP1));
+        return v.lane(0);
+    }
 
     private VectorMath() {
     }
@@ -25,7 +63,7 @@ final class VectorMath {
         for (; i < upper; i += step) {
             acc0 = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc0);
         }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float s = sum(acc0.add(acc1));
         for (; i < n; i++) {
             s += a[ao + i] * b[bo + i];
         }
