@@ -12,6 +12,8 @@ final class VectorMath {
     static final VectorSpecies<Float> F = Vectors.BITS >= 128
             ? VectorSpecies.of(float.class, VectorShape.forBitSize(Vectors.BITS)) : FloatVector.SPECIES_PREFERRED;
 
+    private static final int LANES = F.length();
+
     // Shuffles of the fixed-order lane sum: lane i with lane i ^ h.
     private static final VectorShuffle<Float> SWAP8 = swap(8);
     private static final VectorShuffle<Float> SWAP4 = swap(4);
@@ -32,18 +34,26 @@ final class VectorMath {
      * (lane by lane) and C2 (a tree) differ, which made results depend on how warm the JIT was.
      */
     static float sum(FloatVector v) {
-        int lanes = F.length();
-        if (lanes >= 16) {
-            v = v.add(v.rearrange(SWAP8));
-        }
-        if (lanes >= 8) {
-            v = v.add(v.rearrange(SWAP4));
-        }
-        if (lanes >= 4) {
-            v = v.add(v.rearrange(SWAP2));
-        }
-        v = v.add(v.rearrange(SWAP1));
-        return v.lane(0);
+        return LANES >= 16 ? sum16(v) : LANES >= 8 ? sum8(v) : sum4(v);
+    }
+
+    // One step per method, each far below C2's MaxInlineSize (35 bytes), so that they are inlined into a
+    // kernel even where its call to sum is not frequent enough to count as hot: a sum left out of line
+    // receives its vector boxed (an allocation per call; KernelAllocationTest).
+    private static float sum16(FloatVector v) {
+        return sum8(v.add(v.rearrange(SWAP8)));
+    }
+
+    private static float sum8(FloatVector v) {
+        return sum4(v.add(v.rearrange(SWAP4)));
+    }
+
+    private static float sum4(FloatVector v) {
+        return sum2(v.add(v.rearrange(SWAP2)));
+    }
+
+    private static float sum2(FloatVector v) {
+        return v.add(v.rearrange(SWAP1)).lane(0);
     }
 
     private VectorMath() {

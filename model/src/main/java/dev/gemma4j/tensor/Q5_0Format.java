@@ -30,6 +30,10 @@ final class Q5_0Format implements TensorFormat {
             dequantizeVector(src, offset, dst, dstOffset, n);
             return;
         }
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 32; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p);
@@ -55,6 +59,30 @@ final class Q5_0Format implements TensorFormat {
             int o = dstOffset + 32 * b;
             Simd.toFloat(lo).mul(d).intoArray(dst, o);
             Simd.toFloat(hi).mul(d).intoArray(dst, o + 16);
+        }
+    }
+
+    /** Same values as the scalar loop ((q5 − 16)·d), at any width (prefill hot path). */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int qh = src.get(Bits.INT_LE, p + 2);
+            FloatVector d = FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p)));
+            int o = dstOffset + 32 * b;
+            for (int half = 0; half < 2; half++) {
+                for (int i = 0; i < 16; i += Simd.VBL) {
+                    ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 6 + i, Simd.LE);
+                    for (int part = 0; part < Simd.VP; part++) {
+                        int j = i + part * Simd.VL;
+                        IntVector top = IntVector.broadcast(Simd.VI, qh >>> (j + 16 * half)).lanewise(VectorOperators.LSHR, IOTA_I)
+                                .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BIT4_I);
+                        IntVector v = ((IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part))
+                                .lanewise(VectorOperators.LSHR, 4 * half).lanewise(VectorOperators.AND, LOW4_I)
+                                .lanewise(VectorOperators.OR, top).lanewise(VectorOperators.SUB, OFFSET16_I);
+                        ((FloatVector) v.convertShape(VectorOperators.I2F, Simd.V, 0)).mul(d).intoArray(dst, o + 16 * half + j);
+                    }
+                }
+            }
         }
     }
 

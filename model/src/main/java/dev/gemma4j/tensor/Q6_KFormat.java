@@ -28,6 +28,10 @@ final class Q6_KFormat implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p + 208);
@@ -49,6 +53,36 @@ final class Q6_KFormat implements TensorFormat {
                     dst[o + 128 * h + l + 32] = d * Bits.i8(src, sc + g + 2) * q1;
                     dst[o + 128 * h + l + 64] = d * Bits.i8(src, sc + g + 4) * q2;
                     dst[o + 128 * h + l + 96] = d * Bits.i8(src, sc + g + 6) * q3;
+                }
+            }
+        }
+    }
+
+    /** Same values as the scalar loop ((d·sc)·q), at any width (prefill hot path). */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 208));
+            for (int h = 0; h < 2; h++) {
+                long scales = src.get(Bits.LONG_LE, p + 192 + 8 * h);
+                for (int k = 0; k < 4; k++) {
+                    for (int g = 0; g < 2; g++) {
+                        FloatVector scale = FloatVector.broadcast(Simd.V, d * (byte) (scales >>> (16 * k + 8 * g)));
+                        for (int o = 16 * g; o < 16 * g + 16; o += Simd.VBL) {
+                            ByteVector low = ByteVector.fromMemorySegment(Simd.VB, src, p + 64 * h + 32 * (k & 1) + o, Simd.LE);
+                            ByteVector high = ByteVector.fromMemorySegment(Simd.VB, src, p + 128 + 32 * h + o, Simd.LE);
+                            for (int part = 0; part < Simd.VP; part++) {
+                                IntVector li = (IntVector) low.convertShape(VectorOperators.B2I, Simd.VI, part);
+                                IntVector hi = (IntVector) high.convertShape(VectorOperators.B2I, Simd.VI, part);
+                                IntVector q = li.lanewise(VectorOperators.LSHR, 4 * (k >> 1)).lanewise(VectorOperators.AND, LOW4_I)
+                                        .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.LSHL, 4)
+                                                .lanewise(VectorOperators.LSHR, 2 * k).lanewise(VectorOperators.AND, BITS45_I))
+                                        .lanewise(VectorOperators.SUB, OFFSET32_I);
+                                scale.mul((FloatVector) q.convertShape(VectorOperators.I2F, Simd.V, 0))
+                                        .intoArray(dst, dstOffset + 256 * b + 128 * h + 32 * k + o + part * Simd.VL);
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -124,59 +158,28 @@ final class Q6_KFormat implements TensorFormat {
             for (int h = 0; h < 2; h++) {
                 long scales = src.get(Bits.LONG_LE, p + 192 + 8 * h);
                 for (int o = 0; o < 32; o += 4 * Simd.VL) {
-                    IntVector a = IntVector.fromMemorySegment(Simd.VI, src, p + 64 * h + o, Simd.LE);
-                    IntVector c = IntVector.fromMemorySegment(Simd.VI, src, p + 64 * h + 32 + o, Simd.LE);
                     IntVector e = IntVector.fromMemorySegment(Simd.VI, src, p + 128 + 32 * h + o, Simd.LE);
-                    FloatVector s0 = FloatVector.zero(Simd.V);
-                    FloatVector s1 = FloatVector.zero(Simd.V);
-                    FloatVector s2 = FloatVector.zero(Simd.V);
-                    FloatVector s3 = FloatVector.zero(Simd.V);
                     int xi = pb + 128 * h + 4 * o;
-                    for (int b = 0; b < 4; b++) {
-                        int sh = 8 * b;
-                        IntVector h0 = b == 0 ? e.lanewise(VectorOperators.LSHL, 4) : e.lanewise(VectorOperators.LSHR, sh - 4);
-                        IntVector h1 = b == 0 ? e.lanewise(VectorOperators.LSHL, 2) : e.lanewise(VectorOperators.LSHR, sh - 2);
-                        IntVector q0 = a.lanewise(VectorOperators.LSHR, sh).lanewise(VectorOperators.AND, LOW4_I)
-                                .lanewise(VectorOperators.OR, h0.lanewise(VectorOperators.AND, BITS45_I));
-                        IntVector q1 = c.lanewise(VectorOperators.LSHR, sh).lanewise(VectorOperators.AND, LOW4_I)
-                                .lanewise(VectorOperators.OR, h1.lanewise(VectorOperators.AND, BITS45_I));
-                        IntVector q2 = a.lanewise(VectorOperators.LSHR, sh + 4).lanewise(VectorOperators.AND, LOW4_I)
-                                .lanewise(VectorOperators.OR, e.lanewise(VectorOperators.LSHR, sh).lanewise(VectorOperators.AND, BITS45_I));
-                        IntVector q3 = c.lanewise(VectorOperators.LSHR, sh + 4).lanewise(VectorOperators.AND, LOW4_I)
-                                .lanewise(VectorOperators.OR, e.lanewise(VectorOperators.LSHR, sh + 2).lanewise(VectorOperators.AND, BITS45_I));
-                        int xb = xi + 4 * b * Simd.VL;
-                        s0 = ((FloatVector) q0.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, px, xb), s0);
-                        s1 = ((FloatVector) q1.convertShape(VectorOperators.I2F, Simd.V, 0))
-                                .fma(FloatVector.fromArray(Simd.V, px, xb + Simd.VL), s1);
-                        s2 = ((FloatVector) q2.convertShape(VectorOperators.I2F, Simd.V, 0))
-                                .fma(FloatVector.fromArray(Simd.V, px, xb + 2 * Simd.VL), s2);
-                        s3 = ((FloatVector) q3.convertShape(VectorOperators.I2F, Simd.V, 0))
-                                .fma(FloatVector.fromArray(Simd.V, px, xb + 3 * Simd.VL), s3);
-                    }
-                    // scales d·sc[2k+g] (signed bytes of this half's word) of the groups this load covers
                     int g = o >> 4;
-                    float c0 = d * (byte) (scales >>> (8 * g));
-                    float c1 = d * (byte) (scales >>> (8 * g + 16));
-                    float c2 = d * (byte) (scales >>> (8 * g + 32));
-                    float c3 = d * (byte) (scales >>> (8 * g + 48));
                     int gs = pb + 256 + 8 * h + g;
-                    if (Simd.VL == 8) {
-                        float u0 = d * (byte) (scales >>> 8);
-                        float u1 = d * (byte) (scales >>> 24);
-                        float u2 = d * (byte) (scales >>> 40);
-                        float u3 = d * (byte) (scales >>> 56);
-                        acc = s0.fma(FloatVector.broadcast(Simd.V, c0).blend(FloatVector.broadcast(Simd.V, u0), UPPER4), acc);
-                        acc = s1.fma(FloatVector.broadcast(Simd.V, c1).blend(FloatVector.broadcast(Simd.V, u1), UPPER4), acc);
-                        acc = s2.fma(FloatVector.broadcast(Simd.V, c2).blend(FloatVector.broadcast(Simd.V, u2), UPPER4), acc);
-                        acc = s3.fma(FloatVector.broadcast(Simd.V, c3).blend(FloatVector.broadcast(Simd.V, u3), UPPER4), acc);
-                        offsetSum += (c0 * px[gs] + u0 * px[gs + 1]) + (c1 * px[gs + 2] + u1 * px[gs + 3])
-                                + (c2 * px[gs + 4] + u2 * px[gs + 5]) + (c3 * px[gs + 6] + u3 * px[gs + 7]);
-                    } else {
-                        acc = s0.fma(FloatVector.broadcast(Simd.V, c0), acc);
-                        acc = s1.fma(FloatVector.broadcast(Simd.V, c1), acc);
-                        acc = s2.fma(FloatVector.broadcast(Simd.V, c2), acc);
-                        acc = s3.fma(FloatVector.broadcast(Simd.V, c3), acc);
-                        offsetSum += (c0 * px[gs] + c1 * px[gs + 2]) + (c2 * px[gs + 4] + c3 * px[gs + 6]);
+                    // quarter k: low nibbles of ql[l] (k even) or ql[l+32] (k odd), low (k < 2) or high nibble,
+                    // bits 2k, 2k+1 of qh[l]; byte b of each int lane. One copy of the vector code in loops C2
+                    // unrolls after parsing (keeps the parse within C2's node budget: KernelAllocationTest).
+                    for (int k = 0; k < 4; k++) {
+                        IntVector low = IntVector.fromMemorySegment(Simd.VI, src, p + 64 * h + 32 * (k & 1) + o, Simd.LE);
+                        FloatVector sum = FloatVector.zero(Simd.V);
+                        for (int b = 0; b < 4; b++) {
+                            IntVector q = low.lanewise(VectorOperators.LSHR, 8 * b + 4 * (k >> 1)).lanewise(VectorOperators.AND, LOW4_I)
+                                    .lanewise(VectorOperators.OR, e.lanewise(VectorOperators.LSHR, 8 * b + 2 * k)
+                                            .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BITS45_I));
+                            sum = ((FloatVector) q.convertShape(VectorOperators.I2F, Simd.V, 0))
+                                    .fma(FloatVector.fromArray(Simd.V, px, xi + (4 * b + k) * Simd.VL), sum);
+                        }
+                        // d·sc of the group of lanes 0..3 and, at 256 bits, of lanes 4..7 (the next group)
+                        float first = d * (byte) (scales >>> (16 * k + 8 * g));
+                        float second = Simd.VL == 8 ? d * (byte) (scales >>> (16 * k + 8)) : first;
+                        acc = sum.fma(FloatVector.broadcast(Simd.V, first).blend(FloatVector.broadcast(Simd.V, second), UPPER4), acc);
+                        offsetSum += first * px[gs + 2 * k] + (Simd.VL == 8 ? second * px[gs + 2 * k + 1] : 0f);
                     }
                 }
             }
@@ -185,11 +188,11 @@ final class Q6_KFormat implements TensorFormat {
     }
 
     /**
-     * Any width ({@link Simd#V}). Per half h and 16-element group g: the low-bit bytes ql[l], ql[l+32] and
-     * the high-bit byte qh[l] for {@link Simd#VBL} values of l at a time, widened to ints once; the four
-     * 6-bit values (elements l, l+32, l+64, l+96 of the half) assembled in int lanes, converted, and
-     * summed per quarter; then each quarter's {@code d·sc} applied by one multiply-add. Vector calls written
-     * out here, scales unpacked in place (a call would spill the vector registers; see Simd).
+     * Any width ({@link Simd#V}), natural activation order (the engine uses {@link #dotPrepared} at 128/256
+     * bits). Per half, quarter and 16-element group: the low-bit bytes and the high-bit bytes,
+     * {@link Simd#VBL} at a time, widened to ints; the 6-bit values assembled in int lanes, converted, summed;
+     * then the group's {@code d·sc} by one multiply-add. Scales unpacked in place (a call would spill the
+     * vector registers; see Simd).
      */
     static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         FloatVector acc = FloatVector.zero(Simd.V);
@@ -198,44 +201,29 @@ final class Q6_KFormat implements TensorFormat {
             float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 208));
             for (int h = 0; h < 2; h++) {
                 long scales = src.get(Bits.LONG_LE, p + 192 + 8 * h);
-                for (int g = 0; g < 2; g++) {
-                    FloatVector s0 = FloatVector.zero(Simd.V);
-                    FloatVector s1 = FloatVector.zero(Simd.V);
-                    FloatVector s2 = FloatVector.zero(Simd.V);
-                    FloatVector s3 = FloatVector.zero(Simd.V);
-                    for (int o = 16 * g; o < 16 * g + 16; o += Simd.VBL) {
-                        ByteVector a = ByteVector.fromMemorySegment(Simd.VB, src, p + 64 * h + o, Simd.LE);
-                        ByteVector c = ByteVector.fromMemorySegment(Simd.VB, src, p + 64 * h + 32 + o, Simd.LE);
-                        ByteVector e = ByteVector.fromMemorySegment(Simd.VB, src, p + 128 + 32 * h + o, Simd.LE);
-                        for (int part = 0; part < Simd.VP; part++) {
-                            IntVector ai = (IntVector) a.convertShape(VectorOperators.B2I, Simd.VI, part);
-                            IntVector ci = (IntVector) c.convertShape(VectorOperators.B2I, Simd.VI, part);
-                            IntVector hi = (IntVector) e.convertShape(VectorOperators.B2I, Simd.VI, part);
-                            IntVector q0 = ai.lanewise(VectorOperators.AND, LOW4_I)
-                                    .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BITS45_I));
-                            IntVector q1 = ci.lanewise(VectorOperators.AND, LOW4_I)
-                                    .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.LSHL, 2).lanewise(VectorOperators.AND, BITS45_I));
-                            IntVector q2 = ai.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
-                                    .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.AND, BITS45_I));
-                            IntVector q3 = ci.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
-                                    .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.LSHR, 2).lanewise(VectorOperators.AND, BITS45_I));
-                            int xi = xOffset + 256 * b + 128 * h + o + part * Simd.VL;
-                            s0 = ((FloatVector) q0.lanewise(VectorOperators.SUB, OFFSET32_I).convertShape(VectorOperators.I2F, Simd.V, 0))
-                                    .fma(FloatVector.fromArray(Simd.V, x, xi), s0);
-                            s1 = ((FloatVector) q1.lanewise(VectorOperators.SUB, OFFSET32_I).convertShape(VectorOperators.I2F, Simd.V, 0))
-                                    .fma(FloatVector.fromArray(Simd.V, x, xi + 32), s1);
-                            s2 = ((FloatVector) q2.lanewise(VectorOperators.SUB, OFFSET32_I).convertShape(VectorOperators.I2F, Simd.V, 0))
-                                    .fma(FloatVector.fromArray(Simd.V, x, xi + 64), s2);
-                            s3 = ((FloatVector) q3.lanewise(VectorOperators.SUB, OFFSET32_I).convertShape(VectorOperators.I2F, Simd.V, 0))
-                                    .fma(FloatVector.fromArray(Simd.V, x, xi + 96), s3);
+                // quarter k (elements 32k..32k+31 of the half): low nibbles of ql[l] (k even) or ql[l+32] (k odd),
+                // the low (k < 2) or high nibble, bits 2k, 2k+1 of qh[l]; 16-element group g has one scale.
+                // One copy of the vector code in loops C2 unrolls after parsing (see Simd: node budget).
+                for (int k = 0; k < 4; k++) {
+                    for (int g = 0; g < 2; g++) {
+                        FloatVector sum = FloatVector.zero(Simd.V);
+                        for (int o = 16 * g; o < 16 * g + 16; o += Simd.VBL) {
+                            ByteVector low = ByteVector.fromMemorySegment(Simd.VB, src, p + 64 * h + 32 * (k & 1) + o, Simd.LE);
+                            ByteVector high = ByteVector.fromMemorySegment(Simd.VB, src, p + 128 + 32 * h + o, Simd.LE);
+                            for (int part = 0; part < Simd.VP; part++) {
+                                IntVector li = (IntVector) low.convertShape(VectorOperators.B2I, Simd.VI, part);
+                                IntVector hi = (IntVector) high.convertShape(VectorOperators.B2I, Simd.VI, part);
+                                IntVector q = li.lanewise(VectorOperators.LSHR, 4 * (k >> 1)).lanewise(VectorOperators.AND, LOW4_I)
+                                        .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.LSHL, 4)
+                                                .lanewise(VectorOperators.LSHR, 2 * k).lanewise(VectorOperators.AND, BITS45_I))
+                                        .lanewise(VectorOperators.SUB, OFFSET32_I);
+                                sum = ((FloatVector) q.convertShape(VectorOperators.I2F, Simd.V, 0))
+                                        .fma(FloatVector.fromArray(Simd.V, x, xOffset + 256 * b + 128 * h + 32 * k + o + part * Simd.VL), sum);
+                            }
                         }
+                        // signed scale byte 2k+g of this half
+                        acc = sum.fma(FloatVector.broadcast(Simd.V, d * (byte) (scales >>> (16 * k + 8 * g))), acc);
                     }
-                    // signed scale bytes 2k+g of this half: (byte) (scales >>> 8·(2k+g))
-                    int sh = 8 * g;
-                    acc = s0.fma(FloatVector.broadcast(Simd.V, d * (byte) (scales >>> sh)), acc);
-                    acc = s1.fma(FloatVector.broadcast(Simd.V, d * (byte) (scales >>> (sh + 16))), acc);
-                    acc = s2.fma(FloatVector.broadcast(Simd.V, d * (byte) (scales >>> (sh + 32))), acc);
-                    acc = s3.fma(FloatVector.broadcast(Simd.V, d * (byte) (scales >>> (sh + 48))), acc);
                 }
             }
         }
