@@ -61,6 +61,8 @@ final class Simd {
     static final int VL = V.length();
     /** Int species of {@link #V}'s shape. */
     static final VectorSpecies<Integer> VI = VectorSpecies.of(int.class, V.vectorShape());
+    /** Short species with {@link #VL} lanes (f16/bf16 loads). */
+    static final VectorSpecies<Short> VS = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * VL));
     /** Byte species the generic kernels load weight bytes with: max(8, VL) lanes. */
     static final VectorSpecies<Byte> VB = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, 8 * VL)));
     /** Bytes per {@link #VB} load. */
