@@ -33,4 +33,12 @@ for kind, size in (("pp", ours["pp"]), ("tg", ours["tg"])):
     if not size: continue
     o = (ours[f"{kind}_tokens_per_s"], ours[f"{kind}_stddev"]); l = llama(kind)
     print(f"{kind}{size:<6} {o[0]:>10.2f} ± {o[1]:<5.2f} {l[0]:>10.2f} ± {l[1]:<5.2f} {o[0] / l[0]:>7.2f}")
+for kind in ("pp", "tg"):
+    runs = [r["tokens_per_s"] for r in ours.get("runs", []) if r["test"] == kind]
+    if runs:
+        print(f"gemma4j {kind} runs: " + ", ".join(f"{x:.2f}" for x in runs))
+if ours.get("tg") and "weight_bytes_per_token" in ours:
+    b = ours["weight_bytes_per_token"]
+    print(f"weights per token {b / 1e6:.1f} MB: gemma4j {ours['tg_tokens_per_s'] * b / 1e9:.2f} GB/s, "
+          f"llama.cpp {llama('tg')[0] * b / 1e9:.2f} GB/s")
 PY

@@ -85,8 +85,17 @@ final class DecoderLayer {
             // No V projection: V is the raw K projection (before K's norm and RoPE), spec §8.1.
             System.arraycopy(s.k, 0, s.v, 0, n * kvw);
         }
-        pool.forEach(n, qkvBody);
-        pool.forEach(n * lc.headCount(), attentionBody);
+        if (StepProfile.ENABLED) {
+            StepProfile.start();
+            pool.forEach(n, qkvBody);
+            StepProfile.stop(StepProfile.Part.QK_NORM_ROPE, 0);
+            StepProfile.start();
+            pool.forEach(n * lc.headCount(), attentionBody);
+            StepProfile.stop(StepProfile.Part.ATTENTION, 0);
+        } else {
+            pool.forEach(n, qkvBody);
+            pool.forEach(n * lc.headCount(), attentionBody);
+        }
         mm.add(w.wo(), s.attn, 0, n, s.proj, 0, d).run();
         for (int r = 0; r < n; r++) {
             rmsNorm(s.proj, r * d, w.postAttnNorm(), eps, s.tmp, r * d, d);

@@ -2,6 +2,8 @@ package dev.gemma4j.cpu;
 
 import dev.gemma4j.model.Matrix;
 import dev.gemma4j.model.NonFiniteValueException;
+import dev.gemma4j.tensor.TensorFormat;
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -17,6 +19,10 @@ import jdk.incubator.vector.VectorSpecies;
  * With {@code batchInvariant} a single activation row goes through the tile path too, so that each row is
  * reduced in one order ({@link #dot1}'s) whether it is alone or one of many: the format's own dot kernel sums
  * in another order, which would make a sequence's results depend on what shares its batch.
+ * <p>
+ * One activation row whose weight format prepares activations ({@link TensorFormat#preparedSize}, Q4_K and
+ * Q6_K at 128/256 bits): the row is put in the kernel's order once per job (shared by jobs with the same
+ * input) and every weight row is dotted with that. Not with {@code batchInvariant}, which keeps the tile path.
  * <p>
  * Activations are first rounded the way llama.cpp rounds them for the weight's type
  * ({@link ActivationRounding}), so that results agree with it closely whatever the format.
@@ -44,6 +50,11 @@ final class MatMul {
     private final ActivationRounding[] rounding;
     private float[] rounded = new float[0];
     private int roundedUsed;
+    /** Per job: its activation row in the format's prepared form ({@link #prepared} at {@link #preparedOff}), or null. */
+    private final float[][] preparedX;
+    private final int[] preparedOff;
+    private float[] prepared = new float[0];
+    private int preparedUsed;
     private int jobs;
 
     MatMul(WorkerPool pool, int maxCols, int maxJobs) {
@@ -66,6 +77,8 @@ final class MatMul {
         sourceX = new float[maxJobs][];
         sourceOff = new int[maxJobs];
         rounding = new ActivationRounding[maxJobs];
+        preparedX = new float[maxJobs][];
+        preparedOff = new int[maxJobs];
     }
 
     /**
@@ -105,6 +118,26 @@ final class MatMul {
         x[j] = xs;
         xOff[j] = xOffset;
         n[j] = rows;
+        preparedX[j] = null;
+        int ps = rows == 1 && !batchInvariant ? m.format().preparedSize(m.cols()) : 0;
+        if (ps > 0) {
+            int shared = -1;
+            for (int k = 0; k < j && shared < 0; k++) {
+                if (preparedX[k] != null && x[k] == xs && xOff[k] == xOffset && w[k].format() == m.format() && w[k].cols() == m.cols()) {
+                    shared = k;
+                }
+            }
+            if (shared >= 0) {
+                preparedX[j] = preparedX[shared];
+                preparedOff[j] = preparedOff[shared];
+            } else {
+                ensurePrepared(preparedUsed + ps);
+                m.format().prepare(xs, xOffset, m.cols(), prepared, preparedUsed);
+                preparedX[j] = prepared;
+                preparedOff[j] = preparedUsed;
+                preparedUsed += ps;
+            }
+        }
         y[j] = ys;
         yOff[j] = yOffset;
         yStride[j] = yRowStride;
@@ -126,6 +159,21 @@ final class MatMul {
         rounded = bigger;
     }
 
+    /** Grows the prepared-activation buffer (only until it has seen the largest step), keeping earlier jobs' rows. */
+    private void ensurePrepared(int size) {
+        if (size <= prepared.length) {
+            return;
+        }
+        float[] bigger = new float[Math.max(size, prepared.length * 2)];
+        System.arraycopy(prepared, 0, bigger, 0, preparedUsed);
+        for (int k = 0; k < jobs; k++) {
+            if (preparedX[k] == prepared) {
+                preparedX[k] = bigger;
+            }
+        }
+        prepared = bigger;
+    }
+
     /** Runs every added job and clears the list. */
     void run() {
         int total = 0;
@@ -142,7 +190,11 @@ final class MatMul {
         }
         taskStart[jobs] = total;
         try {
-            pool.forEach(total, body);
+            if (StepProfile.ENABLED) {
+                runProfiled(total);
+            } else {
+                pool.forEach(total, body);
+            }
             checkFinite();
         } finally {
             for (int j = 0; j < jobs; j++) {
@@ -150,10 +202,23 @@ final class MatMul {
                 x[j] = null;
                 y[j] = null;
                 sourceX[j] = null;
+                preparedX[j] = null;
             }
             jobs = 0;
             roundedUsed = 0;
+            preparedUsed = 0;
         }
+    }
+
+    /** {@link #run}'s parallel region, timed into {@link StepProfile} under its first tensor's kind. */
+    private void runProfiled(int total) {
+        long bytes = 0;
+        for (int j = 0; j < jobs; j++) {
+            bytes += w[j].byteSize();
+        }
+        StepProfile.start();
+        pool.forEach(total, body);
+        StepProfile.stop(StepProfile.partOf(w[0].name()), bytes);
     }
 
     /**
@@ -189,6 +254,18 @@ final class MatMul {
         float[] xs = x[j];
         float[] ys = y[j];
         int cols = m.cols();
+        if (preparedX[j] != null) {
+            TensorFormat f = m.format();
+            MemorySegment data = m.data();
+            long rowBytes = m.rowBytes();
+            float[] px = preparedX[j];
+            int po = preparedOff[j];
+            int yo = yOff[j];
+            for (int r = r0; r < r1; r++) {
+                ys[yo + r] = f.dotPrepared(data, r * rowBytes, px, po, cols);
+            }
+            return;
+        }
         if (n[j] == 1 && !batchInvariant) {
             int xo = xOff[j];
             int yo = yOff[j];
@@ -272,10 +349,10 @@ final class MatMul {
 
     private static void store4(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] tile, int cols,
                                float[] xs, int xo, int from, float[] ys, int yo) {
-        float s0 = VectorMath.sumLanes(a0);
-        float s1 = VectorMath.sumLanes(a1);
-        float s2 = VectorMath.sumLanes(a2);
-        float s3 = VectorMath.sumLanes(a3);
+        float s0 = VectorMath.sum(a0);
+        float s1 = VectorMath.sum(a1);
+        float s2 = VectorMath.sum(a2);
+        float s3 = VectorMath.sum(a3);
         for (int i = from; i < cols; i++) {
             float xv = xs[xo + i];
             s0 += tile[i] * xv;
@@ -297,7 +374,7 @@ final class MatMul {
         for (; i < upper; i += F.length()) {
             a0 = FloatVector.fromArray(F, tile, to + i).fma(FloatVector.fromArray(F, xs, xo + i), a0);
         }
-        float s0 = VectorMath.sumLanes(a0);
+        float s0 = VectorMath.sum(a0);
         for (; i < cols; i++) {
             s0 += tile[to + i] * xs[xo + i];
         }
@@ -319,10 +396,10 @@ final class MatMul {
             a2 = FloatVector.fromArray(F, tile, 2 * cols + i).fma(xv, a2);
             a3 = FloatVector.fromArray(F, tile, 3 * cols + i).fma(xv, a3);
         }
-        float s0 = VectorMath.sumLanes(a0);
-        float s1 = VectorMath.sumLanes(a1);
-        float s2 = VectorMath.sumLanes(a2);
-        float s3 = VectorMath.sumLanes(a3);
+        float s0 = VectorMath.sum(a0);
+        float s1 = VectorMath.sum(a1);
+        float s2 = VectorMath.sum(a2);
+        float s3 = VectorMath.sum(a3);
         for (; i < cols; i++) {
             float xv = xs[xo + i];
             s0 += tile[i] * xv;

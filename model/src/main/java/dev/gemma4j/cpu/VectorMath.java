@@ -1,31 +1,65 @@
 package dev.gemma4j.cpu;
 
+import dev.gemma4j.tensor.Vectors;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /** The element-wise primitives of spec §3.1 over float arrays, SIMD where it matters. */
 final class VectorMath {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** The kernels' width ({@link Vectors#BITS}; the preferred species when that selects scalar kernels). */
+    static final VectorSpecies<Float> F = Vectors.BITS >= 128
+            ? VectorSpecies.of(float.class, VectorShape.forBitSize(Vectors.BITS)) : FloatVector.SPECIES_PREFERRED;
+
+    private static final int LANES = F.length();
+
+    // Shuffles of the fixed-order lane sum: lane i with lane i ^ h.
+    private static final VectorShuffle<Float> SWAP8 = swap(8);
+    private static final VectorShuffle<Float> SWAP4 = swap(4);
+    private static final VectorShuffle<Float> SWAP2 = swap(2);
+    private static final VectorShuffle<Float> SWAP1 = swap(1);
+
+    private static VectorShuffle<Float> swap(int h) {
+        int[] idx = new int[F.length()];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = (i ^ h) % idx.length;
+        }
+        return VectorShuffle.fromArray(F, idx, 0);
+    }
+
+    /**
+     * Sum of the lanes in a fixed order (pairwise, lanes half a vector apart first), the same in the
+     * interpreter and in compiled code: {@code reduceLanes(ADD)} leaves the order open, and the interpreter
+     * (lane by lane) and C2 (a tree) differ, which made results depend on how warm the JIT was.
+     */
+    static float sum(FloatVector v) {
+        return LANES >= 16 ? sum16(v) : LANES >= 8 ? sum8(v) : sum4(v);
+    }
+
+    // One step per method, each far below C2's MaxInlineSize (35 bytes), so that they are inlined into a
+    // kernel even where its call to sum is not frequent enough to count as hot: a sum left out of line
+    // receives its vector boxed (an allocation per call; KernelAllocationTest).
+    private static float sum16(FloatVector v) {
+        return sum8(v.add(v.rearrange(SWAP8)));
+    }
+
+    private static float sum8(FloatVector v) {
+        return sum4(v.add(v.rearrange(SWAP4)));
+    }
+
+    private static float sum4(FloatVector v) {
+        return sum2(v.add(v.rearrange(SWAP2)));
+    }
+
+    private static float sum2(FloatVector v) {
+        return v.add(v.rearrange(SWAP1)).lane(0);
+    }
 
     private VectorMath() {
     }
 
     /** {@code Σ a[ao+i]·b[bo+i]}, i < n. */
-    /**
-     * The sum of {@code v}'s lanes, always in lane order. {@code reduceLanes(ADD)} leaves the order open and
-     * the JIT-compiled form (a tree) differs from the interpreted one (lane by lane), so a result would depend
-     * on whether its kernel had been compiled yet: the first request after start-up gave other greedy tokens
-     * than the same request later. Lanewise adds and lane moves are exact, so this order is the same in every mode.
-     */
-    static float sumLanes(FloatVector v) {
-        // a pairwise tree (lane i + lane i+n/2, halving), made of exact lanewise adds and lane moves
-        for (int half = v.length() / 2; half > 0; half /= 2) {
-            v = v.add(v.slice(half));
-        }
-        return v.lane(0);
-    }
-
     static float dot(float[] a, int ao, float[] b, int bo, int n) {
         int i = 0;
         int upper = F.loopBound(n);
@@ -39,7 +73,7 @@ final class VectorMath {
         for (; i < upper; i += step) {
             acc0 = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc0);
         }
-        float s = sumLanes(acc0.add(acc1));
+        float s = sum(acc0.add(acc1));
         for (; i < n; i++) {
             s += a[ao + i] * b[bo + i];
         }

@@ -7,6 +7,12 @@ import java.util.concurrent.locks.LockSupport;
  * The engine's own threads: {@link #forEach} runs {@code body(i, worker)} for every {@code i < n} across
  * {@code threads} workers (the calling thread is worker 0) and returns when all are done. Indices are
  * claimed dynamically, so uneven tasks (experts with more rows) balance out. No allocation per call.
+ * <p>
+ * A worker takes part in a region only if it <em>joins</em> it before the caller closes it: the caller runs
+ * tasks itself until none are left, closes the region, and waits only for the workers that joined (they may
+ * still be finishing a task). A worker that was descheduled, or still parked, when the region started does not
+ * hold the caller up: on a machine shared with other jobs, waiting for it cost up to a scheduler time slice
+ * per region, with about a hundred regions per token. Which worker runs a task never changes its result.
  */
 final class WorkerPool implements AutoCloseable {
 
@@ -21,6 +27,9 @@ final class WorkerPool implements AutoCloseable {
     private final Thread[] workers;
     private final AtomicInteger next = new AtomicInteger();
     private final AtomicInteger finishedWorkers = new AtomicInteger();
+    /** Workers that joined the current region, plus {@link #CLOSED} once the caller has closed it. */
+    private final AtomicInteger joined = new AtomicInteger();
+    private static final int CLOSED = 1 << 30;
     private volatile Body body;
     private volatile int count;
     private volatile int generation;
@@ -57,6 +66,7 @@ final class WorkerPool implements AutoCloseable {
         next.set(0);
         finishedWorkers.set(0);
         failure = null;
+        joined.set(0);
         generation = generation + 1;
         for (Thread t : workers) {
             LockSupport.unpark(t);
@@ -64,7 +74,9 @@ final class WorkerPool implements AutoCloseable {
         try {
             work(0);
         } finally {
-            while (finishedWorkers.get() < workers.length) {
+            // close the region: workers that have not joined yet stay out; wait for those that did
+            int participants = joined.getAndAdd(CLOSED) & (CLOSED - 1);
+            while (finishedWorkers.get() < participants) {
                 Thread.onSpinWait();
             }
             body = null;
@@ -105,6 +117,9 @@ final class WorkerPool implements AutoCloseable {
                 continue;
             }
             seen = g;
+            if (!join()) {
+                continue;
+            }
             try {
                 work(id);
             } catch (Throwable t) {
@@ -112,6 +127,22 @@ final class WorkerPool implements AutoCloseable {
                 next.set(Integer.MAX_VALUE / 2);
             } finally {
                 finishedWorkers.incrementAndGet();
+            }
+        }
+    }
+
+    /**
+     * Joins the current region unless the caller has closed it. A worker that read an older generation and
+     * joins a newer region takes part in that one: it reads the region's body and count after joining.
+     */
+    private boolean join() {
+        while (true) {
+            int j = joined.get();
+            if ((j & CLOSED) != 0) {
+                return false;
+            }
+            if (joined.compareAndSet(j, j + 1)) {
+                return true;
             }
         }
     }

@@ -36,7 +36,33 @@ final class BF16Format implements TensorFormat {
 
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /** Any width: VL halves widened to ints and shifted into the high half of a float; two accumulators. */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector a0 = FloatVector.zero(Simd.V);
+        FloatVector a1 = FloatVector.zero(Simd.V);
+        int step = Simd.VL;
+        int i = 0;
+        for (; i + 2 * step <= n; i += 2 * step) {
+            for (int k = 0; k < 2; k++) {
+                ShortVector h = ShortVector.fromMemorySegment(Simd.VS, src, offset + 2L * (i + k * step), Simd.LE);
+                FloatVector w = ((IntVector) h.convertShape(VectorOperators.S2I, Simd.VI, 0)).lanewise(VectorOperators.LSHL, 16)
+                        .reinterpretAsFloats();
+                if (k == 0) {
+                    a0 = w.fma(FloatVector.fromArray(Simd.V, x, xOffset + i), a0);
+                } else {
+                    a1 = w.fma(FloatVector.fromArray(Simd.V, x, xOffset + i + step), a1);
+                }
+            }
+        }
+        float s = Simd.sum(a0.add(a1));
+        for (; i < n; i++) {
+            s += bf16(src, offset + 2L * i) * x[xOffset + i];
+        }
+        return s;
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

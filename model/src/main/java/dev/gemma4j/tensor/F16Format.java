@@ -24,7 +24,48 @@ final class F16Format implements TensorFormat {
 
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    private static final IntVector MAGNITUDE_I = IntVector.broadcast(Simd.VI, 0x7fff);
+    private static final IntVector SIGN_I = IntVector.broadcast(Simd.VI, 0x8000);
+    private static final IntVector INF_I = IntVector.broadcast(Simd.VI, 0x7c00);
+    private static final IntVector EXP_ALL_I = IntVector.broadcast(Simd.VI, 0x7f800000);
+    private static final FloatVector SCALE_112 = FloatVector.broadcast(Simd.V, 0x1p112f);
+
+    /**
+     * Any width: halves widened to ints; magnitude << 13 times 2^112 is the exact float of every finite
+     * half (normal or subnormal), Inf/NaN by a blend, then the sign. Two accumulators.
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector a0 = FloatVector.zero(Simd.V);
+        FloatVector a1 = FloatVector.zero(Simd.V);
+        int step = Simd.VL;
+        int i = 0;
+        for (; i + 2 * step <= n; i += 2 * step) {
+            for (int k = 0; k < 2; k++) {
+                ShortVector h16 = ShortVector.fromMemorySegment(Simd.VS, src, offset + 2L * (i + k * step), Simd.LE);
+                IntVector h = (IntVector) h16.convertShape(VectorOperators.S2I, Simd.VI, 0);
+                IntVector magnitude = h.lanewise(VectorOperators.AND, MAGNITUDE_I);
+                IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+                IntVector finite = shifted.reinterpretAsFloats().lanewise(VectorOperators.MUL, SCALE_112).reinterpretAsInts();
+                VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, INF_I);
+                FloatVector w = finite.blend(shifted.lanewise(VectorOperators.OR, EXP_ALL_I), special)
+                        .lanewise(VectorOperators.OR, h.lanewise(VectorOperators.AND, SIGN_I).lanewise(VectorOperators.LSHL, 16))
+                        .reinterpretAsFloats();
+                if (k == 0) {
+                    a0 = w.fma(FloatVector.fromArray(Simd.V, x, xOffset + i), a0);
+                } else {
+                    a1 = w.fma(FloatVector.fromArray(Simd.V, x, xOffset + i + step), a1);
+                }
+            }
+        }
+        float s = Simd.sum(a0.add(a1));
+        for (; i < n; i++) {
+            s += Bits.f16(src, offset + 2L * i) * x[xOffset + i];
+        }
+        return s;
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

@@ -21,7 +21,26 @@ final class F32Format implements TensorFormat {
 
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /** Any width ({@link Simd#V}): two accumulators, then the tail in scalar code. */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector a0 = FloatVector.zero(Simd.V);
+        FloatVector a1 = FloatVector.zero(Simd.V);
+        int step = Simd.VL;
+        int i = 0;
+        for (; i + 2 * step <= n; i += 2 * step) {
+            a0 = FloatVector.fromMemorySegment(Simd.V, src, offset + 4L * i, Simd.LE).fma(FloatVector.fromArray(Simd.V, x, xOffset + i), a0);
+            a1 = FloatVector.fromMemorySegment(Simd.V, src, offset + 4L * i + 4L * step, Simd.LE)
+                    .fma(FloatVector.fromArray(Simd.V, x, xOffset + i + step), a1);
+        }
+        float s = Simd.sum(a0.add(a1));
+        for (; i < n; i++) {
+            s += src.get(LE, offset + 4L * i) * x[xOffset + i];
+        }
+        return s;
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

@@ -3,10 +3,13 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /** Q4_0: 18-byte blocks of 32: d:f16, qs[16]; y[j] = d·(lo(qs[j]) − 8), y[j+16] = d·(hi(qs[j]) − 8). */
 final class Q4_0Format implements TensorFormat {
     private static final int BLOCK = 18;
+    private static final jdk.incubator.vector.IntVector LOW4_I = jdk.incubator.vector.IntVector.broadcast(Simd.VI, 0x0F);
+    private static final jdk.incubator.vector.IntVector OFFSET8_I = jdk.incubator.vector.IntVector.broadcast(Simd.VI, 8);
 
     @Override
     public GgmlType type() {
@@ -31,7 +34,33 @@ final class Q4_0Format implements TensorFormat {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /** Any width: the 16 nibble bytes {@link Simd#VBL} at a time, widened to ints once, both nibbles − 8. */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            FloatVector s0 = FloatVector.zero(Simd.V);
+            FloatVector s1 = FloatVector.zero(Simd.V);
+            for (int o = 0; o < 16; o += Simd.VBL) {
+                ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 2 + o, Simd.LE);
+                for (int part = 0; part < Simd.VP; part++) {
+                    int j = o + part * Simd.VL;
+                    jdk.incubator.vector.IntVector qi = (jdk.incubator.vector.IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part);
+                    s0 = ((FloatVector) qi.lanewise(VectorOperators.AND, LOW4_I).lanewise(VectorOperators.SUB, OFFSET8_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j), s0);
+                    s1 = ((FloatVector) qi.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                            .lanewise(VectorOperators.SUB, OFFSET8_I).convertShape(VectorOperators.I2F, Simd.V, 0))
+                            .fma(FloatVector.fromArray(Simd.V, x, xi + j + 16), s1);
+                }
+            }
+            acc = s0.add(s1).fma(FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p))), acc);
+        }
+        return Simd.sum(acc);
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

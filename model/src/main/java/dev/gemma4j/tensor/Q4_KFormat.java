@@ -3,6 +3,7 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -12,6 +13,7 @@ import jdk.incubator.vector.VectorOperators;
 final class Q4_KFormat implements TensorFormat {
     private static final int BLOCK = 144;
     private static final ByteVector LOW4 = ByteVector.broadcast(Simd.B2, (byte) 0x0F);
+    private static final IntVector LOW4_I = IntVector.broadcast(Simd.VI, 0x0F);
 
     @Override
     public GgmlType type() {
@@ -35,6 +37,10 @@ final class Q4_KFormat implements TensorFormat {
         Bits.checkRow(this, n);
         if (Simd.ENABLED) {
             dequantizeVector(src, offset, dst, dstOffset, n);
+            return;
+        }
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
             return;
         }
         for (int b = 0; b < n / 256; b++) {
@@ -76,10 +82,218 @@ final class Q4_KFormat implements TensorFormat {
         }
     }
 
+    /** Same values as the scalar loop (d·S·q − dmin·M, multiply then subtract), at any width (prefill hot path). */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int head = src.get(Bits.INT_LE, p);
+            long lo = src.get(Bits.LONG_LE, p + 4);
+            int hi = src.get(Bits.INT_LE, p + 12);
+            float d = Float.float16ToFloat((short) head);
+            float dmin = Float.float16ToFloat((short) (head >>> 16));
+            for (int j = 0; j < 8; j++) {
+                // sub-block j: the low (j even) or high nibbles of chunk j/2; scale and min unpacked in place
+                int sh = 8 * (j & 3);
+                int sc = j < 4 ? (int) (lo >>> sh) & 63 : (hi >>> sh) & 15 | ((int) (lo >>> sh) & 0xC0) >> 2;
+                int mn = j < 4 ? (int) (lo >>> (sh + 32)) & 63 : (hi >>> (sh + 4)) & 15 | ((int) (lo >>> (sh + 32)) & 0xC0) >> 2;
+                FloatVector vd = FloatVector.broadcast(Simd.V, d * sc);
+                FloatVector vm = FloatVector.broadcast(Simd.V, dmin * mn);
+                int o = dstOffset + 256 * b + 32 * j;
+                for (int i = 0; i < 32; i += Simd.VBL) {
+                    ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 16 + 32 * (j >> 1) + i, Simd.LE);
+                    for (int part = 0; part < Simd.VP; part++) {
+                        IntVector qi = ((IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part))
+                                .lanewise(VectorOperators.LSHR, 4 * (j & 1)).lanewise(VectorOperators.AND, LOW4_I);
+                        ((FloatVector) qi.convertShape(VectorOperators.I2F, Simd.V, 0)).mul(vd).sub(vm)
+                                .intoArray(dst, o + i + part * Simd.VL);
+                    }
+                }
+            }
+        }
+    }
+
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /** At 128 and 256 bits: 256 reordered activations and 8 sub-block sums per block (see {@link #prepare}). */
+    static final boolean PREPARED = Simd.VECTOR && !Simd.ENABLED && !"false".equals(System.getProperty("gemma4j.prepared"));
+    private static final int PREPARED_BLOCK = 264;
+
+    @Override
+    public int preparedSize(int n) {
+        return PREPARED ? n / 256 * PREPARED_BLOCK : 0;
+    }
+
+    /**
+     * The order {@link #dotPrepared} reads activations in: per block, chunk c (32 bytes: sub-block 2c in the
+     * low nibbles, 2c+1 in the high ones), loads of {@code 4·VL} bytes at offset o as VL int lanes, and in
+     * each load the eight nibbles k of an int lane (byte k/2, low nibble for even k): lane i of that vector
+     * is element {@code 64c + 32·(k&1) + o + 4i + k/2}. Then the sums of the eight 32-element sub-blocks.
+     */
+    @Override
+    public void prepare(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
+        int vl = Simd.VL;
+        for (int b = 0; b < n / 256; b++) {
+            int xb = xOffset + 256 * b;
+            int db = dstOffset + PREPARED_BLOCK * b;
+            int t = db;
+            for (int c = 0; c < 4; c++) {
+                for (int o = 0; o < 32; o += 4 * vl) {
+                    for (int k = 0; k < 8; k++) {
+                        for (int i = 0; i < vl; i++) {
+                            dst[t++] = x[xb + 64 * c + 32 * (k & 1) + o + 4 * i + (k >> 1)];
+                        }
+                    }
+                }
+            }
+            for (int j = 0; j < 8; j++) {
+                float sum = 0;
+                for (int i = 0; i < 32; i++) {
+                    sum += x[xb + 32 * j + i];
+                }
+                dst[db + 256 + j] = sum;
+            }
+        }
+    }
+
+    /**
+     * 128/256 bits, activations from {@link #prepare}: each load of {@code 4·VL} weight bytes is VL int lanes,
+     * and each of their eight nibbles is one shift and mask away from VL weights in the prepared activation
+     * order: no byte widening, one load per 32 bytes at 256 bits. Σq·x per sub-block in two accumulators
+     * each; the min term {@code dmin·Σ M_j·Σx_j} from the prepared sums in scalar code.
+     */
+    @Override
+    public float dotPrepared(MemorySegment src, long offset, float[] px, int pxOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        float minSum = 0;
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int head = src.get(Bits.INT_LE, p);
+            long lo = src.get(Bits.LONG_LE, p + 4);
+            int hi = src.get(Bits.INT_LE, p + 12);
+            float d = Float.float16ToFloat((short) head);
+            float dmin = Float.float16ToFloat((short) (head >>> 16));
+            int pb = pxOffset + PREPARED_BLOCK * b;
+            for (int c = 0; c < 4; c++) {
+                FloatVector lo0 = FloatVector.zero(Simd.V);
+                FloatVector lo1 = FloatVector.zero(Simd.V);
+                FloatVector hi0 = FloatVector.zero(Simd.V);
+                FloatVector hi1 = FloatVector.zero(Simd.V);
+                for (int o = 0; o < 32; o += 4 * Simd.VL) {
+                    IntVector w = IntVector.fromMemorySegment(Simd.VI, src, p + 16 + 32 * c + o, Simd.LE);
+                    int xi = pb + 64 * c + 2 * o;
+                    // byte k of every int lane: its low nibble (sub-block 2c), its high nibble (2c+1); one copy
+                    // of the vector code in a loop C2 unrolls after parsing (keeps the parse within C2's node
+                    // budget, so the final lane sum is still inlined: KernelAllocationTest)
+                    for (int k = 0; k < 4; k++) {
+                        IntVector wk = w.lanewise(VectorOperators.LSHR, 8 * k);
+                        int xk = xi + 2 * k * Simd.VL;
+                        FloatVector ql = (FloatVector) wk.lanewise(VectorOperators.AND, LOW4_I).convertShape(VectorOperators.I2F, Simd.V, 0);
+                        FloatVector qh = (FloatVector) wk.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                                .convertShape(VectorOperators.I2F, Simd.V, 0);
+                        if ((k & 1) == 0) {
+                            lo0 = ql.fma(FloatVector.fromArray(Simd.V, px, xk), lo0);
+                            hi0 = qh.fma(FloatVector.fromArray(Simd.V, px, xk + Simd.VL), hi0);
+                        } else {
+                            lo1 = ql.fma(FloatVector.fromArray(Simd.V, px, xk), lo1);
+                            hi1 = qh.fma(FloatVector.fromArray(Simd.V, px, xk + Simd.VL), hi1);
+                        }
+                    }
+                }
+                int s0;
+                int m0;
+                int s1;
+                int m1;
+                if (c < 2) {
+                    int sh = 16 * c;
+                    s0 = (int) (lo >>> sh) & 63;
+                    s1 = (int) (lo >>> (sh + 8)) & 63;
+                    m0 = (int) (lo >>> (sh + 32)) & 63;
+                    m1 = (int) (lo >>> (sh + 40)) & 63;
+                } else {
+                    int sh = 16 * c - 32;
+                    s0 = (hi >>> sh) & 15 | ((int) (lo >>> sh) & 0xC0) >> 2;
+                    s1 = (hi >>> (sh + 8)) & 15 | ((int) (lo >>> (sh + 8)) & 0xC0) >> 2;
+                    m0 = (hi >>> (sh + 4)) & 15 | ((int) (lo >>> (sh + 32)) & 0xC0) >> 2;
+                    m1 = (hi >>> (sh + 12)) & 15 | ((int) (lo >>> (sh + 40)) & 0xC0) >> 2;
+                }
+                acc = lo0.add(lo1).fma(FloatVector.broadcast(Simd.V, d * s0), acc);
+                acc = hi0.add(hi1).fma(FloatVector.broadcast(Simd.V, d * s1), acc);
+                minSum += dmin * (m0 * px[pb + 256 + 2 * c] + m1 * px[pb + 257 + 2 * c]);
+            }
+        }
+        return Simd.sum(acc) - minSum;
+    }
+
+    /**
+     * Any width ({@link Simd#V}). Per 32-byte chunk c (sub-blocks 2c in the low nibbles, 2c+1 in the high):
+     * bytes loaded {@link Simd#VBL} at a time, widened to ints once, both nibbles taken in int lanes and
+     * converted to floats; Σq·x and Σx per sub-block in separate accumulators, then the block's
+     * {@code d·S} and {@code dmin·M} applied by one multiply-add each. Vector calls written out here (see Simd).
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        FloatVector accMin = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int head = Bits.i32(src, p);
+            long lo = Bits.i64(src, p + 4);
+            int hi = Bits.i32(src, p + 12);
+            float d = Bits.halfOf(head, 0);
+            float dmin = Bits.halfOf(head, 1);
+            for (int c = 0; c < 4; c++) {
+                FloatVector sLo = FloatVector.zero(Simd.V);
+                FloatVector sHi = FloatVector.zero(Simd.V);
+                FloatVector xLo = FloatVector.zero(Simd.V);
+                FloatVector xHi = FloatVector.zero(Simd.V);
+                int xb = xOffset + 256 * b + 64 * c;
+                for (int o = 0; o < 32; o += Simd.VBL) {
+                    ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 16 + 32 * c + o, Simd.LE);
+                    for (int part = 0; part < Simd.VP; part++) {
+                        IntVector qi = (IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part);
+                        FloatVector ql = (FloatVector) qi.lanewise(VectorOperators.AND, LOW4_I)
+                                .convertShape(VectorOperators.I2F, Simd.V, 0);
+                        FloatVector qh = (FloatVector) qi.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                                .convertShape(VectorOperators.I2F, Simd.V, 0);
+                        int xi = xb + o + part * Simd.VL;
+                        FloatVector xl = FloatVector.fromArray(Simd.V, x, xi);
+                        FloatVector xh = FloatVector.fromArray(Simd.V, x, xi + 32);
+                        sLo = ql.fma(xl, sLo);
+                        sHi = qh.fma(xh, sHi);
+                        xLo = xLo.add(xl);
+                        xHi = xHi.add(xh);
+                    }
+                }
+                // 6-bit scales and mins of sub-blocks 2c and 2c+1, unpacked in place: a call here (scale(),
+                // min()) is not always inlined, and a call makes C2 spill every live vector register
+                int s0;
+                int m0;
+                int s1;
+                int m1;
+                if (c < 2) {
+                    int sh = 16 * c;
+                    s0 = (int) (lo >>> sh) & 63;
+                    s1 = (int) (lo >>> (sh + 8)) & 63;
+                    m0 = (int) (lo >>> (sh + 32)) & 63;
+                    m1 = (int) (lo >>> (sh + 40)) & 63;
+                } else {
+                    int sh = 16 * c - 32;
+                    s0 = (hi >>> sh) & 15 | ((int) (lo >>> sh) & 0xC0) >> 2;
+                    s1 = (hi >>> (sh + 8)) & 15 | ((int) (lo >>> (sh + 8)) & 0xC0) >> 2;
+                    m0 = (hi >>> (sh + 4)) & 15 | ((int) (lo >>> (sh + 32)) & 0xC0) >> 2;
+                    m1 = (hi >>> (sh + 12)) & 15 | ((int) (lo >>> (sh + 40)) & 0xC0) >> 2;
+                }
+                acc = sLo.fma(FloatVector.broadcast(Simd.V, d * s0), acc);
+                acc = sHi.fma(FloatVector.broadcast(Simd.V, d * s1), acc);
+                accMin = xLo.fma(FloatVector.broadcast(Simd.V, dmin * m0), accMin);
+                accMin = xHi.fma(FloatVector.broadcast(Simd.V, dmin * m1), accMin);
+            }
+        }
+        return Simd.sum(acc.sub(accMin));
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

@@ -3,6 +3,7 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -11,6 +12,11 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class Q5_0Format implements TensorFormat {
     private static final int BLOCK = 22;
+    private static final IntVector LOW4_I = IntVector.broadcast(Simd.VI, 0x0F);
+    private static final IntVector BIT4_I = IntVector.broadcast(Simd.VI, 0x10);
+    private static final IntVector OFFSET16_I = IntVector.broadcast(Simd.VI, 16);
+    /** Lane i holds i: the shift that brings bit i of a broadcast word to bit 0 of lane i. */
+    private static final IntVector IOTA_I = IntVector.zero(Simd.VI).addIndex(1);
 
     @Override
     public GgmlType type() {
@@ -22,6 +28,10 @@ final class Q5_0Format implements TensorFormat {
         Bits.checkRow(this, n);
         if (Simd.ENABLED) {
             dequantizeVector(src, offset, dst, dstOffset, n);
+            return;
+        }
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
             return;
         }
         for (int b = 0; b < n / 32; b++) {
@@ -52,10 +62,70 @@ final class Q5_0Format implements TensorFormat {
         }
     }
 
+    /** Same values as the scalar loop ((q5 − 16)·d), at any width (prefill hot path). */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int qh = src.get(Bits.INT_LE, p + 2);
+            FloatVector d = FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p)));
+            int o = dstOffset + 32 * b;
+            for (int half = 0; half < 2; half++) {
+                for (int i = 0; i < 16; i += Simd.VBL) {
+                    ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 6 + i, Simd.LE);
+                    for (int part = 0; part < Simd.VP; part++) {
+                        int j = i + part * Simd.VL;
+                        IntVector top = IntVector.broadcast(Simd.VI, qh >>> (j + 16 * half)).lanewise(VectorOperators.LSHR, IOTA_I)
+                                .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BIT4_I);
+                        IntVector v = ((IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part))
+                                .lanewise(VectorOperators.LSHR, 4 * half).lanewise(VectorOperators.AND, LOW4_I)
+                                .lanewise(VectorOperators.OR, top).lanewise(VectorOperators.SUB, OFFSET16_I);
+                        ((FloatVector) v.convertShape(VectorOperators.I2F, Simd.V, 0)).mul(d).intoArray(dst, o + 16 * half + j);
+                    }
+                }
+            }
+        }
+    }
+
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * Any width ({@link Simd#V}): the 16 bytes of nibbles {@link Simd#VBL} at a time, widened to ints once;
+     * each lane's 5th bit taken from the broadcast qh word shifted by the lane index; Σ(q5−16)·x per block,
+     * then the block scale by one multiply-add. Vector calls written out here (see Simd).
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            int qh = src.get(Bits.INT_LE, p + 2);
+            FloatVector s0 = FloatVector.zero(Simd.V);
+            FloatVector s1 = FloatVector.zero(Simd.V);
+            for (int o = 0; o < 16; o += Simd.VBL) {
+                ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 6 + o, Simd.LE);
+                for (int part = 0; part < Simd.VP; part++) {
+                    int j = o + part * Simd.VL;
+                    IntVector qi = (IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part);
+                    IntVector hLo = IntVector.broadcast(Simd.VI, qh >>> j).lanewise(VectorOperators.LSHR, IOTA_I)
+                            .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BIT4_I);
+                    IntVector hHi = IntVector.broadcast(Simd.VI, qh >>> (j + 16)).lanewise(VectorOperators.LSHR, IOTA_I)
+                            .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BIT4_I);
+                    IntVector lo = qi.lanewise(VectorOperators.AND, LOW4_I).lanewise(VectorOperators.OR, hLo)
+                            .lanewise(VectorOperators.SUB, OFFSET16_I);
+                    IntVector hi = qi.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                            .lanewise(VectorOperators.OR, hHi).lanewise(VectorOperators.SUB, OFFSET16_I);
+                    s0 = ((FloatVector) lo.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j), s0);
+                    s1 = ((FloatVector) hi.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j + 16), s1);
+                }
+            }
+            acc = s0.add(s1).fma(FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p))), acc);
+        }
+        return Simd.sum(acc);
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

@@ -3,6 +3,8 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -14,6 +16,9 @@ final class Q6_KFormat implements TensorFormat {
     private static final ByteVector LOW4 = ByteVector.broadcast(Simd.B2, (byte) 0x0F);
     private static final ByteVector HIGH2 = ByteVector.broadcast(Simd.B2, (byte) 0x30);
     private static final ByteVector OFFSET32 = ByteVector.broadcast(Simd.B2, (byte) 32);
+    private static final IntVector LOW4_I = IntVector.broadcast(Simd.VI, 0x0F);
+    private static final IntVector BITS45_I = IntVector.broadcast(Simd.VI, 0x30);
+    private static final IntVector OFFSET32_I = IntVector.broadcast(Simd.VI, 32);
 
     @Override
     public GgmlType type() {
@@ -23,6 +28,10 @@ final class Q6_KFormat implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p + 208);
@@ -49,10 +58,176 @@ final class Q6_KFormat implements TensorFormat {
         }
     }
 
+    /** Same values as the scalar loop ((d·sc)·q), at any width (prefill hot path). */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 208));
+            for (int h = 0; h < 2; h++) {
+                long scales = src.get(Bits.LONG_LE, p + 192 + 8 * h);
+                for (int k = 0; k < 4; k++) {
+                    for (int g = 0; g < 2; g++) {
+                        FloatVector scale = FloatVector.broadcast(Simd.V, d * (byte) (scales >>> (16 * k + 8 * g)));
+                        for (int o = 16 * g; o < 16 * g + 16; o += Simd.VBL) {
+                            ByteVector low = ByteVector.fromMemorySegment(Simd.VB, src, p + 64 * h + 32 * (k & 1) + o, Simd.LE);
+                            ByteVector high = ByteVector.fromMemorySegment(Simd.VB, src, p + 128 + 32 * h + o, Simd.LE);
+                            for (int part = 0; part < Simd.VP; part++) {
+                                IntVector li = (IntVector) low.convertShape(VectorOperators.B2I, Simd.VI, part);
+                                IntVector hi = (IntVector) high.convertShape(VectorOperators.B2I, Simd.VI, part);
+                                IntVector q = li.lanewise(VectorOperators.LSHR, 4 * (k >> 1)).lanewise(VectorOperators.AND, LOW4_I)
+                                        .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.LSHL, 4)
+                                                .lanewise(VectorOperators.LSHR, 2 * k).lanewise(VectorOperators.AND, BITS45_I))
+                                        .lanewise(VectorOperators.SUB, OFFSET32_I);
+                                scale.mul((FloatVector) q.convertShape(VectorOperators.I2F, Simd.V, 0))
+                                        .intoArray(dst, dstOffset + 256 * b + 128 * h + 32 * k + o + part * Simd.VL);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /** At 128 and 256 bits: 256 reordered activations and 16 group sums per block (see {@link #prepare}). */
+    static final boolean PREPARED = Simd.VECTOR && !Simd.ENABLED && !"false".equals(System.getProperty("gemma4j.prepared"));
+    private static final int PREPARED_BLOCK = 272;
+    /** Lanes 4..7 of an 8-lane vector: where a 32-byte load's elements pass into the next 16-element group. */
+    private static final VectorMask<Float> UPPER4 = VectorMask.fromLong(Simd.V, 0xF0L);
+
+    @Override
+    public int preparedSize(int n) {
+        return PREPARED ? n / 256 * PREPARED_BLOCK : 0;
+    }
+
+    /**
+     * The order {@link #dotPrepared} reads activations in: per block, half h, loads of {@code 4·VL} bytes at
+     * offset o of ql[0..32), ql[32..64) and qh (VL int lanes each), then byte b of a lane and quarter k:
+     * lane i is element {@code 128h + 32k + o + 4i + b}. Then the sums of the sixteen 16-element groups
+     * (one scale each).
+     */
+    @Override
+    public void prepare(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
+        int vl = Simd.VL;
+        for (int blk = 0; blk < n / 256; blk++) {
+            int xb = xOffset + 256 * blk;
+            int db = dstOffset + PREPARED_BLOCK * blk;
+            int t = db;
+            for (int h = 0; h < 2; h++) {
+                for (int o = 0; o < 32; o += 4 * vl) {
+                    for (int b = 0; b < 4; b++) {
+                        for (int k = 0; k < 4; k++) {
+                            for (int i = 0; i < vl; i++) {
+                                dst[t++] = x[xb + 128 * h + 32 * k + o + 4 * i + b];
+                            }
+                        }
+                    }
+                }
+            }
+            for (int g = 0; g < 16; g++) {
+                float sum = 0;
+                for (int i = 0; i < 16; i++) {
+                    sum += x[xb + 16 * g + i];
+                }
+                dst[db + 256 + g] = sum;
+            }
+        }
+    }
+
+    /**
+     * 128/256 bits, activations from {@link #prepare}: ql[l], ql[l+32] and qh[l] loaded as VL int lanes
+     * ({@code 4·VL} bytes each); every byte b of a lane gives the four 6-bit values of elements l, l+32,
+     * l+64, l+96 by shifts and masks in int lanes, without widening bytes. The −32 offset is applied once per
+     * group from the prepared sums ({@code 32·d·Σ sc_g·Σx_g}) in scalar code. At 256 bits one load spans two
+     * 16-element groups, so the scale vector takes its upper four lanes from the next group.
+     */
+    @Override
+    public float dotPrepared(MemorySegment src, long offset, float[] px, int pxOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        float offsetSum = 0;
+        for (int blk = 0; blk < n / 256; blk++) {
+            long p = offset + (long) blk * BLOCK;
+            float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 208));
+            int pb = pxOffset + PREPARED_BLOCK * blk;
+            for (int h = 0; h < 2; h++) {
+                long scales = src.get(Bits.LONG_LE, p + 192 + 8 * h);
+                for (int o = 0; o < 32; o += 4 * Simd.VL) {
+                    IntVector e = IntVector.fromMemorySegment(Simd.VI, src, p + 128 + 32 * h + o, Simd.LE);
+                    int xi = pb + 128 * h + 4 * o;
+                    int g = o >> 4;
+                    int gs = pb + 256 + 8 * h + g;
+                    // quarter k: low nibbles of ql[l] (k even) or ql[l+32] (k odd), low (k < 2) or high nibble,
+                    // bits 2k, 2k+1 of qh[l]; byte b of each int lane. One copy of the vector code in loops C2
+                    // unrolls after parsing (keeps the parse within C2's node budget: KernelAllocationTest).
+                    for (int k = 0; k < 4; k++) {
+                        IntVector low = IntVector.fromMemorySegment(Simd.VI, src, p + 64 * h + 32 * (k & 1) + o, Simd.LE);
+                        FloatVector sum = FloatVector.zero(Simd.V);
+                        for (int b = 0; b < 4; b++) {
+                            IntVector q = low.lanewise(VectorOperators.LSHR, 8 * b + 4 * (k >> 1)).lanewise(VectorOperators.AND, LOW4_I)
+                                    .lanewise(VectorOperators.OR, e.lanewise(VectorOperators.LSHR, 8 * b + 2 * k)
+                                            .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BITS45_I));
+                            sum = ((FloatVector) q.convertShape(VectorOperators.I2F, Simd.V, 0))
+                                    .fma(FloatVector.fromArray(Simd.V, px, xi + (4 * b + k) * Simd.VL), sum);
+                        }
+                        // d·sc of the group of lanes 0..3 and, at 256 bits, of lanes 4..7 (the next group)
+                        float first = d * (byte) (scales >>> (16 * k + 8 * g));
+                        float second = Simd.VL == 8 ? d * (byte) (scales >>> (16 * k + 8)) : first;
+                        acc = sum.fma(FloatVector.broadcast(Simd.V, first).blend(FloatVector.broadcast(Simd.V, second), UPPER4), acc);
+                        offsetSum += first * px[gs + 2 * k] + (Simd.VL == 8 ? second * px[gs + 2 * k + 1] : 0f);
+                    }
+                }
+            }
+        }
+        return Simd.sum(acc) - 32 * offsetSum;
+    }
+
+    /**
+     * Any width ({@link Simd#V}), natural activation order (the engine uses {@link #dotPrepared} at 128/256
+     * bits). Per half, quarter and 16-element group: the low-bit bytes and the high-bit bytes,
+     * {@link Simd#VBL} at a time, widened to ints; the 6-bit values assembled in int lanes, converted, summed;
+     * then the group's {@code d·sc} by one multiply-add. Scales unpacked in place (a call would spill the
+     * vector registers; see Simd).
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 208));
+            for (int h = 0; h < 2; h++) {
+                long scales = src.get(Bits.LONG_LE, p + 192 + 8 * h);
+                // quarter k (elements 32k..32k+31 of the half): low nibbles of ql[l] (k even) or ql[l+32] (k odd),
+                // the low (k < 2) or high nibble, bits 2k, 2k+1 of qh[l]; 16-element group g has one scale.
+                // One copy of the vector code in loops C2 unrolls after parsing (see Simd: node budget).
+                for (int k = 0; k < 4; k++) {
+                    for (int g = 0; g < 2; g++) {
+                        FloatVector sum = FloatVector.zero(Simd.V);
+                        for (int o = 16 * g; o < 16 * g + 16; o += Simd.VBL) {
+                            ByteVector low = ByteVector.fromMemorySegment(Simd.VB, src, p + 64 * h + 32 * (k & 1) + o, Simd.LE);
+                            ByteVector high = ByteVector.fromMemorySegment(Simd.VB, src, p + 128 + 32 * h + o, Simd.LE);
+                            for (int part = 0; part < Simd.VP; part++) {
+                                IntVector li = (IntVector) low.convertShape(VectorOperators.B2I, Simd.VI, part);
+                                IntVector hi = (IntVector) high.convertShape(VectorOperators.B2I, Simd.VI, part);
+                                IntVector q = li.lanewise(VectorOperators.LSHR, 4 * (k >> 1)).lanewise(VectorOperators.AND, LOW4_I)
+                                        .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.LSHL, 4)
+                                                .lanewise(VectorOperators.LSHR, 2 * k).lanewise(VectorOperators.AND, BITS45_I))
+                                        .lanewise(VectorOperators.SUB, OFFSET32_I);
+                                sum = ((FloatVector) q.convertShape(VectorOperators.I2F, Simd.V, 0))
+                                        .fma(FloatVector.fromArray(Simd.V, x, xOffset + 256 * b + 128 * h + 32 * k + o + part * Simd.VL), sum);
+                            }
+                        }
+                        // signed scale byte 2k+g of this half
+                        acc = sum.fma(FloatVector.broadcast(Simd.V, d * (byte) (scales >>> (16 * k + 8 * g))), acc);
+                    }
+                }
+            }
+        }
+        return Simd.sum(acc);
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

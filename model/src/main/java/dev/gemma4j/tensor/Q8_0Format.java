@@ -1,7 +1,9 @@
 package dev.gemma4j.tensor;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /** Q8_0: 34-byte blocks of 32: d:f16, qs:i8[32]; y = d·q. */
 final class Q8_0Format implements TensorFormat {
@@ -17,6 +19,10 @@ final class Q8_0Format implements TensorFormat {
         Bits.checkRow(this, n);
         if (Simd.ENABLED) {
             dequantizeVector(src, offset, dst, dstOffset, n);
+            return;
+        }
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
             return;
         }
         for (int b = 0; b < n / 32; b++) {
@@ -41,10 +47,53 @@ final class Q8_0Format implements TensorFormat {
         }
     }
 
+    /** Same values as the scalar loop (q·d), at any width (prefill hot path). */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            FloatVector d = FloatVector.broadcast(Simd.V, Bits.f16(src, p));
+            int o = dstOffset + 32 * b;
+            for (int i = 0; i < 32; i += Simd.VBL) {
+                ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 2 + i, Simd.LE);
+                for (int part = 0; part < Simd.VP; part++) {
+                    ((FloatVector) q.convertShape(VectorOperators.B2F, Simd.V, part)).mul(d)
+                            .intoArray(dst, o + i + part * Simd.VL);
+                }
+            }
+        }
+    }
+
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * Any width ({@link Simd#V}): the 32 bytes of a block in {@link Simd#VBL}-byte loads, two independent
+     * partial sums per block, then one multiply-add of the block scale. Vector calls written out here (see Simd).
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            FloatVector s0 = FloatVector.zero(Simd.V);
+            FloatVector s1 = FloatVector.zero(Simd.V);
+            for (int o = 0; o < 32; o += 2 * Simd.VBL) {
+                ByteVector q0 = ByteVector.fromMemorySegment(Simd.VB, src, p + 2 + o, Simd.LE);
+                ByteVector q1 = ByteVector.fromMemorySegment(Simd.VB, src, p + 2 + o + Simd.VBL, Simd.LE);
+                for (int part = 0; part < Simd.VP; part++) {
+                    s0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, Simd.V, part))
+                            .fma(FloatVector.fromArray(Simd.V, x, xi + o + part * Simd.VL), s0);
+                    s1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, Simd.V, part))
+                            .fma(FloatVector.fromArray(Simd.V, x, xi + o + Simd.VBL + part * Simd.VL), s1);
+                }
+            }
+            acc = s0.add(s1).fma(FloatVector.broadcast(Simd.V, Bits.f16(src, p)), acc);
+        }
+        return Simd.sum(acc);
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

@@ -8,6 +8,8 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -17,9 +19,13 @@ import jdk.incubator.vector.VectorSpecies;
  * loop body over 16- or 32-element groups (loop parameters select nibbles, bits and scales) and let C2
  * unroll after parsing, and read block headers with one or two wide scalar loads.
  *
- * <p>Vector shapes used by the dot kernels: 16 float lanes (512 bits) fed from 16 weight bytes (128 bits).
- * The kernels are written for 16 lanes; on machines whose preferred float vector is narrower the
- * formats fall back to their scalar loops (the Vector API would emulate 512-bit vectors slowly).
+ * <p>Widths. {@link #V} is the float species of the width-generic kernels (F32, Q8_0, Q5_0, Q4_K,
+ * Q6_K): 128, 256 or 512 bits, from the system property {@code gemma4j.vector.bits} (read once, before
+ * the first kernel runs; {@code 0} = scalar kernels) or else the CPU's preferred width. Their weight
+ * bytes are loaded as {@link #VB}, a byte species of {@code max(8, lanes)} lanes, and converted to floats
+ * with {@code convertShape(B2F, V, part)} for {@link #VP} parts (1 at 256/512 bits, 2 at 128). The other
+ * formats keep kernels written for 512-bit vectors ({@link #F}, {@link #B}, {@link #B2}), used only where
+ * the selected width is 512 ({@link #ENABLED}), scalar loops otherwise.
  *
  * <p>Profiles: C2 inlines the Vector API's intrinsics late, so while parsing a kernel it does not know the
  * exact class of a vector and resolves each call by the call site's type profile. A helper here, or a
@@ -27,9 +33,13 @@ import jdk.incubator.vector.VectorSpecies;
  * kernel that uses it; once kernels with 128- and 256-bit byte vectors have both run (the engine runs
  * Q5_0/Q8_0 and Q4_K/Q6_K side by side), such sites are bimorphic, C2 inlines both shapes, runs out of
  * its inlining node budget, and leaves vector operations out of line (boxed: 4-5x slower). The hot
- * 256-bit kernels (Q4_K, Q6_K) therefore write their byte operations out in their own body, as
+ * kernels therefore write their byte operations out in their own body, as
  * {@code lanewise(op, constantVector)} and {@code convertShape} calls that each kernel's own bytecode
  * profiles. See docs/benchmarks.md, "Decode speed".
+ *
+ * <p>Reductions: {@link #sum} adds the lanes in a fixed tree order with explicit shuffles, never
+ * {@code reduceLanes(ADD)}, whose order the Vector API leaves open (the interpreter adds lane by lane,
+ * C2 in a tree), so a result does not depend on whether the kernel has been compiled yet.
  */
 final class Simd {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
@@ -40,8 +50,42 @@ final class Simd {
     static final int LANES = 16;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    /** True where 512-bit vectors are native; the vector kernels are used only then. */
-    static final boolean ENABLED = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
+    /** Bits of the width-generic kernels' float vectors; 0 when they use their scalar loops. */
+    static final int BITS = Vectors.BITS;
+    /** True when the width-generic kernels run vectorised. */
+    static final boolean VECTOR = BITS >= 128;
+    /** Float species of the width-generic kernels (a 128-bit one when {@link #VECTOR} is false, unused). */
+    static final VectorSpecies<Float> V = FloatVector.SPECIES_PREFERRED.vectorBitSize() == Math.max(BITS, 128)
+            ? FloatVector.SPECIES_PREFERRED : VectorSpecies.of(float.class, VectorShape.forBitSize(Math.max(BITS, 128)));
+    /** Float lanes of {@link #V}. */
+    static final int VL = V.length();
+    /** Int species of {@link #V}'s shape. */
+    static final VectorSpecies<Integer> VI = VectorSpecies.of(int.class, V.vectorShape());
+    /** Short species with {@link #VL} lanes (f16/bf16 loads). */
+    static final VectorSpecies<Short> VS = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * VL));
+    /** Byte species the generic kernels load weight bytes with: max(8, VL) lanes. */
+    static final VectorSpecies<Byte> VB = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, 8 * VL)));
+    /** Bytes per {@link #VB} load. */
+    static final int VBL = VB.length();
+    /** Float vectors per {@link #VB} load (1, or 2 at 128 bits). */
+    static final int VP = VBL / VL;
+
+    /** True where the 512-bit kernels of the other formats are used (selected width 512). */
+    static final boolean ENABLED = BITS >= 512;
+
+    // Shuffles of the fixed-order lane sum: lane i with lane i ^ h.
+    private static final VectorShuffle<Float> SWAP8 = swap(8);
+    private static final VectorShuffle<Float> SWAP4 = swap(4);
+    private static final VectorShuffle<Float> SWAP2 = swap(2);
+    private static final VectorShuffle<Float> SWAP1 = swap(1);
+
+    private static VectorShuffle<Float> swap(int h) {
+        int[] idx = new int[VL];
+        for (int i = 0; i < VL; i++) {
+            idx[i] = (i ^ h) % VL;
+        }
+        return VectorShuffle.fromArray(V, idx, 0);
+    }
 
     static final ByteVector IQ4_TABLE = ByteVector.fromArray(B, Bits.IQ4_VALUES, 0);
     static final ByteVector MXFP4_TABLE = ByteVector.fromArray(B, Bits.MXFP4_VALUES, 0);
@@ -130,7 +174,30 @@ final class Simd {
         return FloatVector.broadcast(F, v);
     }
 
+    /**
+     * Sum of the lanes of a {@link #V} vector in a fixed order (pairwise: lane i + lane i^h for h = VL/2 ..
+     * 1), the same in the interpreter and in compiled code.
+     */
     static float sum(FloatVector v) {
-        return v.reduceLanes(VectorOperators.ADD);
+        return VL >= 16 ? sum16(v) : VL >= 8 ? sum8(v) : sum4(v);
+    }
+
+    // One step per method, each far below C2's MaxInlineSize (35 bytes), so that they are inlined into a
+    // kernel even where its call to sum is not frequent enough to count as hot: a sum left out of line
+    // receives its vector boxed (an allocation per call; KernelAllocationTest).
+    private static float sum16(FloatVector v) {
+        return sum8(v.add(v.rearrange(SWAP8)));
+    }
+
+    private static float sum8(FloatVector v) {
+        return sum4(v.add(v.rearrange(SWAP4)));
+    }
+
+    private static float sum4(FloatVector v) {
+        return sum2(v.add(v.rearrange(SWAP2)));
+    }
+
+    private static float sum2(FloatVector v) {
+        return v.add(v.rearrange(SWAP1)).lane(0);
     }
 }

@@ -31,6 +31,30 @@ public interface TensorFormat {
     /** {@code Σ row[i]·x[xOffset+i]} for the {@code n}-element row at {@code offset}. */
     float dot(MemorySegment src, long offset, float[] x, int xOffset, int n);
 
+    /**
+     * Floats of the prepared form of an {@code n}-element activation row for {@link #dotPrepared}, or 0 when
+     * this format (at this JVM's vector width) has none and callers use {@link #dot}. A prepared row is the
+     * activations reordered to match how the kernel unpacks a weight block, plus per-sub-block sums: made
+     * once per matrix-vector product, it lets every row's kernel load whole blocks and skip work that
+     * depends only on the activations.
+     */
+    default int preparedSize(int n) {
+        return 0;
+    }
+
+    /** Writes the prepared form of {@code x[xOffset .. xOffset+n)} to {@code dst} at {@code dstOffset}. */
+    default void prepare(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
+        throw new UnsupportedOperationException(type() + " has no prepared activations");
+    }
+
+    /**
+     * {@code Σ row[i]·x[i]} with {@code x} given in the form {@link #prepare} wrote (the same value as
+     * {@link #dot} up to the order of the sum, which is fixed).
+     */
+    default float dotPrepared(MemorySegment src, long offset, float[] prepared, int preparedOffset, int n) {
+        throw new UnsupportedOperationException(type() + " has no prepared activations");
+    }
+
     /** True if {@link #quantize} is implemented. */
     default boolean canQuantize() {
         return false;

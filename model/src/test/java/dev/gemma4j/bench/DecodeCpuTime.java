@@ -12,7 +12,8 @@ import java.nio.file.Path;
 import java.util.Random;
 
 /**
- * Decode cost per token in CPU time of the decoding thread, with one engine thread: on a machine shared with
+ * Decode cost per token in CPU time of the decoding thread, with one engine thread (a fourth argument sets
+ * the thread count; {@code -Dgemma4j.profile=true} adds a breakdown of the last pass by part of the step): on a machine shared with
  * other jobs the wall clock of {@code gemma bench} mostly measures the scheduler, while this measures the
  * kernels and the engine's single-thread work. Arguments: model file, tokens per pass (default 16), passes
  * (default 3; the first warms up and is not counted).
@@ -34,21 +35,29 @@ public final class DecodeCpuTime {
         ThreadMXBean tm = ManagementFactory.getThreadMXBean();
         try (GgufFile gguf = GgufFile.open(model)) {
             Gemma4Config cfg = Gemma4Config.read(gguf);
-            EngineOptions opts = new EngineOptions(tokens + 1, KvCacheType.F32, 1, 1);
+            int threads = args.length > 3 ? Integer.parseInt(args[3]) : 1;
+            EngineOptions opts = new EngineOptions(tokens + 1, KvCacheType.F32, threads, 1);
             Random rnd = new Random(1234);
             float[] logits = new float[cfg.vocabSize()];
             try (CpuEngine e = new CpuEngine(gguf, opts)) {
                 for (int pass = 0; pass < passes; pass++) {
                     try (Session s = e.newSession()) {
+                        dev.gemma4j.cpu.StepProfile.reset();
                         long c0 = tm.getCurrentThreadCpuTime();
+                        long u0 = tm.getCurrentThreadUserTime();
                         long w0 = System.nanoTime();
                         for (int i = 0; i < tokens; i++) {
                             e.decode(s, rnd.nextInt(cfg.vocabSize()), logits);
                         }
                         double cpu = (tm.getCurrentThreadCpuTime() - c0) / 1e9 / tokens;
+                        double user = (tm.getCurrentThreadUserTime() - u0) / 1e9 / tokens;
                         double wall = (System.nanoTime() - w0) / 1e9 / tokens;
-                        System.out.printf("pass %d%s: %.1f ms CPU/token (%.2f tokens per CPU-second), %.1f ms wall/token%n",
-                                pass, pass == 0 ? " (warm-up)" : "", cpu * 1e3, 1 / cpu, wall * 1e3);
+                        System.out.printf("pass %d%s: %.1f ms CPU/token (%.1f user, %.1f system; %.2f tokens per CPU-second), %.1f ms wall/token%n",
+                                pass, pass == 0 ? " (warm-up)" : "", cpu * 1e3, user * 1e3, (cpu - user) * 1e3, 1 / cpu, wall * 1e3);
+                        if (dev.gemma4j.cpu.StepProfile.ENABLED && pass == passes - 1) {
+                            System.out.print(dev.gemma4j.cpu.StepProfile.report(tokens, (long) (cpu * 1e9 * tokens),
+                                    (long) (wall * 1e9 * tokens)));
+                        }
                     }
                 }
             }

@@ -31,7 +31,8 @@ import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 /**
- * Weight bytes streamed per second by {@link TensorFormat#dot} on one thread: a matrix-vector product over
+ * Weight bytes streamed per second by {@link TensorFormat#dot} (or {@link TensorFormat#dotPrepared} where the
+ * format prepares its activations, as the engine then does) on one thread: a matrix-vector product over
  * rows of 2816 elements (Gemma 4's hidden size) filling 64 MB of off-heap memory, larger than the caches,
  * as in CPU decoding where every weight is read once per token.
  *
@@ -42,7 +43,8 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
  *   -Dexec.executable=$JAVA_HOME/bin/java -Dexec.classpathScope=test \
  *   -Dexec.args="--add-modules jdk.incubator.vector -cp %classpath dev.gemma4j.bench.DotBenchmark"
  * </pre>
- * Arguments after the class name select formats (e.g. {@code Q4_K Q8_0}); the default is all of them.
+ * Arguments after the class name select formats (e.g. {@code Q4_K Q8_0}); the default is all of them. A
+ * trailing {@code -} ({@code Q4_K-}) measures the plain {@code dot} of a format that prepares activations.
  * With {@code --cpu-time} first, the same pass runs without JMH, 20 times per format in this JVM, and the
  * best pass is timed by the thread's CPU time instead of the wall clock: on a machine shared with other
  * jobs this measures the kernel rather than the scheduler (it does not remove cache and SMT contention).
@@ -56,7 +58,7 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 @Threads(1)
 public class DotBenchmark {
     static final int ROW = 2816;
-    static final long WORKING_SET = 64L << 20;
+    static final long WORKING_SET = Long.getLong("dot.mb", 64) << 20;
 
     @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL", "MXFP4", "Q2_K", "Q3_K", "Q4_K",
         "Q5_K", "Q6_K", "IQ4_XS"})
@@ -68,15 +70,31 @@ public class DotBenchmark {
     private long rowBytes;
     private int rows;
     private float[] x;
+    /** x in the format's prepared form when it has one (as MatMul uses it for one activation row), else null. */
+    private float[] prepared;
 
     @Setup(Level.Trial)
     public void setUp() {
-        GgmlType type = GgmlType.valueOf(format);
+        GgmlType type = GgmlType.valueOf(format.replace("-", ""));
         f = TensorFormat.of(type);
         rowBytes = f.rowBytes(ROW);
         rows = (int) (WORKING_SET / rowBytes);
         arena = Arena.ofShared();
-        weights = arena.allocate(rowBytes * rows, 64);
+        if (Boolean.getBoolean("dot.mapped")) {
+            // a memory-mapped file, as the engine reads weights (-Ddot.mapped=true)
+            try {
+                java.nio.file.Path tmp = java.nio.file.Files.createTempFile("dot", ".bin");
+                tmp.toFile().deleteOnExit();
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp,
+                        java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+                    weights = ch.map(java.nio.channels.FileChannel.MapMode.READ_WRITE, 0, rowBytes * rows, arena);
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        } else {
+            weights = arena.allocate(rowBytes * rows, 64);
+        }
         Random rnd = new Random(42);
         x = new float[ROW];
         for (int i = 0; i < ROW; i++) {
@@ -106,6 +124,11 @@ public class DotBenchmark {
         for (int r = 0; r < rows; r++) {
             MemorySegment.copy(one, 0, weights, r * rowBytes, rowBytes);
         }
+        int ps = f.preparedSize(ROW);
+        if (ps > 0 && !format.endsWith("-")) {
+            prepared = new float[ps];
+            f.prepare(x, 0, ROW, prepared, 0);
+        }
     }
 
     @TearDown(Level.Trial)
@@ -117,6 +140,12 @@ public class DotBenchmark {
     @Benchmark
     public float matVec() {
         float s = 0;
+        if (prepared != null) {
+            for (int r = 0; r < rows; r++) {
+                s += f.dotPrepared(weights, r * rowBytes, prepared, 0, ROW);
+            }
+            return s;
+        }
         for (int r = 0; r < rows; r++) {
             s += f.dot(weights, r * rowBytes, x, 0, ROW);
         }
@@ -139,7 +168,7 @@ public class DotBenchmark {
         lines.add(String.format("%-7s %10s %9s %8s", "format", "bytes/row", "ms/pass", "GB/s"));
         for (RunResult r : results) {
             String fmt = r.getParams().getParam("format");
-            long rowBytes = TensorFormat.of(GgmlType.valueOf(fmt)).rowBytes(ROW);
+            long rowBytes = TensorFormat.of(GgmlType.valueOf(fmt.replace("-", ""))).rowBytes(ROW);
             long bytes = WORKING_SET / rowBytes * rowBytes;
             double ms = r.getPrimaryResult().getScore();
             lines.add(String.format("%-7s %10d %9.2f %8.2f", fmt, rowBytes, ms, bytes / (ms * 1e-3) / 1e9));

@@ -147,6 +147,13 @@ class DotProductTest {
                     assertEquals(ref, k.vector().dot(s, rowOffset, x, xOffset, n), tol, t + " vector dot, n=" + n);
                 }
                 assertEquals(ref, f.dot(s, rowOffset, x, xOffset, n), tol, t + " dot, n=" + n);
+                int ps = f.preparedSize(n);
+                if (ps > 0) {
+                    int po = rnd.nextInt(3);
+                    float[] prepared = new float[ps + po];
+                    f.prepare(x, xOffset, n, prepared, po);
+                    assertEquals(ref, f.dotPrepared(s, rowOffset, prepared, po, n), tol, t + " prepared dot, n=" + n);
+                }
             }
         }
     }
