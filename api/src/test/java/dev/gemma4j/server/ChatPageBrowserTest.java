@@ -72,7 +72,7 @@ class ChatPageBrowserTest {
         ChromeOptions options = new ChromeOptions();
         options.setBinary(BROWSER.toFile());
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-            "--window-size=1280,860");
+            "--window-size=1280,900");
         // the driver is Debian's, named explicitly, so that Selenium Manager never tries to download one
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile())
             .usingAnyFreePort().build();
@@ -355,7 +355,29 @@ class ChatPageBrowserTest {
             content.getDomProperty("innerHTML"));
         assertEquals(Boolean.TRUE, driver.executeScript("return window.__xss === undefined"));
 
-        // the picture in docs/ (chat-page.png) is this page
+        // the picture in docs/ (chat-page.png) is this page, settings closed
+        byId("settings-toggle").click();
+        driver.executeScript("document.getElementById('messages').scrollTop = 0");
         Files.write(Path.of("target", "chat-page.png"), driver.getScreenshotAs(OutputType.BYTES));
+    }
+
+    @Test
+    void thePageAndItsLibrariesNeedNoKeyWhileTheApiDoes() {
+        try (Http http = new Http(scriptedServer.uri())) {
+            Http.Reply page = http.get("/");
+            assertEquals(200, page.status());
+            assertTrue(page.header("Content-Type").startsWith("text/html"), page.header("Content-Type"));
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:src|href)=\"(/[^\"]+)\"").matcher(page.text());
+            int n = 0;
+            while (m.find()) {
+                Http.Reply r = http.get(m.group(1));
+                assertEquals(200, r.status(), m.group(1));
+                assertFalse(r.text().isEmpty(), m.group(1));
+                n++;
+            }
+            assertEquals(6, n, "the page's style sheets and scripts");
+            assertEquals(401, http.get("/v1/models").status());
+            assertEquals(404, http.get("/webjars/nothing.js").status());
+        }
     }
 }
