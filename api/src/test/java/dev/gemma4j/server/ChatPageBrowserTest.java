@@ -40,7 +40,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 /**
  * The chat page ({@code /}) in a real browser: headless Chromium driven by Selenium against running servers
  * on the tiny synth model. One server answers as the model does (the page's streamed answer must equal the
- * API's greedy answer), one holds its engine behind a gate (stop), one has an API key and a scripted engine
+ * API's greedy answer), one holds a long scripted answer behind a gate (streamed halfway, then stopped), one has an API key and a scripted engine
  * (reasoning, tool calls, Markdown with code and with HTML that must not become elements).
  * Needs Debian's {@code chromium} and {@code chromium-driver} ({@code .ci/run} installs them).
  */
@@ -53,6 +53,7 @@ class ChatPageBrowserTest {
     static GemmaServer plain;
     static GemmaServer gatedServer;
     static GatedEngine gate;
+    static ScriptedEngine long_;
     static GemmaServer scriptedServer;
     static ScriptedEngine scripted;
     static Gemma4Tokenizer tokenizer;
@@ -63,7 +64,8 @@ class ChatPageBrowserTest {
         assertTrue(Files.isExecutable(DRIVER) && Files.isExecutable(BROWSER), "the chat page test needs " + BROWSER
             + " and " + DRIVER + ": apt-get install chromium chromium-driver (.ci/run does)");
         plain = TestModels.start(ServerOptions.defaults(), CTX);
-        gatedServer = start(ServerOptions.defaults().withParallel(1), (e, g) -> gate = new GatedEngine(e));
+        gatedServer = start(ServerOptions.defaults().withParallel(1),
+            (e, g) -> gate = new GatedEngine(long_ = new ScriptedEngine(e, StopTokens.of(g).ids()[0])));
         scriptedServer = start(ServerOptions.defaults().withApiKey(KEY),
             (e, g) -> scripted = new ScriptedEngine(e, StopTokens.of(g).ids()[0]));
         try (GgufFile g = GgufFile.open(TestModels.tiny())) {
@@ -185,6 +187,7 @@ class ChatPageBrowserTest {
     void theStreamedAnswerIsTheApisGreedyAnswerAndTheConversationIsKept() {
         open(plain);
         assertEquals("tiny.gguf", byId("model-name").getText());
+        setting("set-system", "You are a storyteller.");
         setting("set-temperature", "0");
         setting("set-max-tokens", "24");
         send("Tell me a story about a cat.");
@@ -192,6 +195,7 @@ class ChatPageBrowserTest {
         assertEquals("done", a.getDomAttribute("data-state"), a.getText());
 
         ArrayNode messages = Http.JSON.createArrayNode();
+        messages.addObject().put("role", "system").put("content", "You are a storyteller.");
         messages.addObject().put("role", "user").put("content", "Tell me a story about a cat.");
         JsonNode api;
         try (Http http = new Http(plain.uri())) {
@@ -238,22 +242,30 @@ class ChatPageBrowserTest {
     }
 
     @Test
-    void stopCancelsTheRequestAndFreesTheSlot() throws InterruptedException {
+    void theAnswerStreamsAndStopCancelsTheRequest() throws InterruptedException {
+        long_.script(tokenizer.encode("word ".repeat(300), false, true));
         open(gatedServer);
         setting("set-max-tokens", "400");
-        gate.close(true);
-        send("Count to a thousand.");
+        // the prompt and a few tokens pass, then the engine waits at the gate: the answer is halfway
+        gate.passThenClose(8);
+        send("Say 'word' three hundred times.");
         for (int i = 0; i < 2000 && gate.waiting.get() == 0; i++) {
             Thread.sleep(5);
         }
         assertEquals(1, gate.waiting.get(), "the request reached the engine");
-        assertEquals("streaming", lastAnswer().getDomAttribute("data-state"));
+        String partial = waiting().until(d -> {
+            String r = raw(lastAnswer(), ".content");
+            return r != null && r.startsWith("word word") ? r : null;
+        });
+        assertEquals("streaming", lastAnswer().getDomAttribute("data-state"), "shown while it is generated");
         assertTrue(byId("stop").isEnabled() && !byId("send").isEnabled());
         int calls = gate.calls.get();
         byId("stop").click();
         WebElement a = awaitAnswer("stopped", "done", "error");
         assertEquals("stopped", a.getDomAttribute("data-state"));
         assertTrue(a.findElement(By.cssSelector(".stats")).getText().contains("stopped"));
+        String kept = raw(a, ".content");
+        assertTrue(kept.startsWith(partial) && kept.length() < "word ".repeat(100).length(), "what came before the stop stays: " + kept);
         assertTrue(byId("send").isEnabled() && !byId("stop").isEnabled());
         gate.close(false);
         Scheduler s = gatedServer.state().scheduler();
@@ -261,7 +273,7 @@ class ChatPageBrowserTest {
             Thread.sleep(5);
         }
         assertEquals(0, s.active(), "the slot is free");
-        // 400 tokens would be 400 more engine steps; a cancelled request ends within a few
+        // 300 more tokens would be 300 more engine steps; a cancelled request ends within a few
         assertTrue(gate.calls.get() - calls < 100, "engine steps after stop: " + (gate.calls.get() - calls));
     }
 
