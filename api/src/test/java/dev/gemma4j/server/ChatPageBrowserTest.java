@@ -33,27 +33,24 @@ import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The chat page ({@code /}) in a real browser: headless Chromium driven by Selenium against running servers
  * on the tiny synth model. One server answers as the model does (the page's streamed answer must equal the
- * API's greedy answer), one holds a long scripted answer behind a gate (streamed halfway, then stopped), one has an API key and a scripted engine
- * (reasoning, tool calls, Markdown with code and with HTML that must not become elements).
+ * API's greedy answer), one holds a long scripted answer behind a gate (streamed halfway, then stopped), one
+ * has an API key and a scripted engine (reasoning, tool calls, Markdown with code and with HTML that must not
+ * become elements).
  * Needs Debian's {@code chromium} and {@code chromium-driver} ({@code .ci/run} installs them).
  */
 class ChatPageBrowserTest {
-    static final Path DRIVER = Path.of("/usr/bin/chromedriver");
-    static final Path BROWSER = Path.of("/usr/bin/chromium");
     static final int CTX = 512;
     static final String KEY = "page-test-key";
 
     static GemmaServer plain;
     static GemmaServer gatedServer;
     static GatedEngine gate;
-    static ScriptedEngine long_;
+    static ScriptedEngine longAnswer;
     static GemmaServer scriptedServer;
     static ScriptedEngine scripted;
     static Gemma4Tokenizer tokenizer;
@@ -61,24 +58,15 @@ class ChatPageBrowserTest {
 
     @BeforeAll
     static void start() throws IOException {
-        assertTrue(Files.isExecutable(DRIVER) && Files.isExecutable(BROWSER), "the chat page test needs " + BROWSER
-            + " and " + DRIVER + ": apt-get install chromium chromium-driver (.ci/run does)");
+        driver = Chromium.start();
         plain = TestModels.start(ServerOptions.defaults(), CTX);
         gatedServer = start(ServerOptions.defaults().withParallel(1),
-            (e, g) -> gate = new GatedEngine(long_ = new ScriptedEngine(e, StopTokens.of(g).ids()[0])));
+            (e, g) -> gate = new GatedEngine(longAnswer = new ScriptedEngine(e, StopTokens.of(g).ids()[0])));
         scriptedServer = start(ServerOptions.defaults().withApiKey(KEY),
             (e, g) -> scripted = new ScriptedEngine(e, StopTokens.of(g).ids()[0]));
         try (GgufFile g = GgufFile.open(TestModels.tiny())) {
             tokenizer = Gemma4Tokenizer.fromGguf(g);
         }
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(BROWSER.toFile());
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-            "--window-size=1280,900");
-        // the driver is Debian's, named explicitly, so that Selenium Manager never tries to download one
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile())
-            .usingAnyFreePort().build();
-        driver = new ChromeDriver(service, options);
     }
 
     static GemmaServer start(ServerOptions options, BiFunction<Engine, GgufFile, Engine> wrap) {
@@ -243,7 +231,7 @@ class ChatPageBrowserTest {
 
     @Test
     void theAnswerStreamsAndStopCancelsTheRequest() throws InterruptedException {
-        long_.script(tokenizer.encode("word ".repeat(300), false, true));
+        longAnswer.script(tokenizer.encode("word ".repeat(300), false, true));
         open(gatedServer);
         setting("set-max-tokens", "400");
         // the prompt and a few tokens pass, then the engine waits at the gate: the answer is halfway
