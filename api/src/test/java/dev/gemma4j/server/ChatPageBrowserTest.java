@@ -200,7 +200,11 @@ class ChatPageBrowserTest {
         assertTrue(stats.contains(api.get("usage").get("completion_tokens").asInt() + " tokens")
             && stats.contains("tokens/s") && stats.contains("context " + total + "/" + CTX), stats);
 
-        // a second turn sends the first answer back as history
+        // a second turn, reasoning off, sends the first answer back as history
+        if (!byId("settings").isDisplayed()) {
+            byId("settings-toggle").click();
+        }
+        byId("set-thinking").click();
         send("And then?");
         a = awaitAnswer("done", "error");
         assertEquals(2, driver.findElements(By.cssSelector("#messages .message.assistant")).size());
@@ -208,11 +212,16 @@ class ChatPageBrowserTest {
             messages.addObject().put("role", "assistant").put("content", content);
         }
         messages.addObject().put("role", "user").put("content", "And then?");
+        ObjectNode secondRequest = request(messages, 24);
+        secondRequest.putObject("chat_template_kwargs").put("enable_thinking", false);
         JsonNode second;
         try (Http http = new Http(plain.uri())) {
-            second = http.post("/v1/chat/completions", request(messages, 24)).json();
+            second = http.post("/v1/chat/completions", secondRequest).json();
         }
         assertEquals(second.get("choices").get(0).get("message").path("content").asText(""), raw(a, ".content"));
+        // the context used tells the prompts apart (the template differs with reasoning off)
+        stats = a.findElement(By.cssSelector(".stats")).getText();
+        assertTrue(stats.contains("context " + second.get("usage").get("total_tokens").asInt() + "/" + CTX), stats);
 
         // kept in the browser: after a reload the conversation is listed and shown again
         String before = raw(a, ".content");
