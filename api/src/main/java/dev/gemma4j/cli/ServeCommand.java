@@ -29,7 +29,8 @@ import sun.misc.Signal;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = {"Serve the model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions,",
-        "/v1/models, /health, /metrics, /tokenize, /detokenize) with continuous batching over --parallel slots.",
+        "/v1/models, /health, /metrics, /tokenize, /detokenize) with continuous batching over --parallel slots,",
+        "and a chat page for the browser at /.",
         "Every option can also be set with an environment variable GEMMA_<OPTION> (e.g. GEMMA_PORT, GEMMA_API_KEY)."})
 final class ServeCommand implements Callable<Integer> {
 
@@ -107,8 +108,9 @@ final class ServeCommand implements Callable<Integer> {
             String kv = m.engine() instanceof CpuEngine c
                 ? String.format(Locale.ROOT, ", KV cache %.1f MiB for %d slots", c.sessionCacheBytes() * (double) opts.parallel() / (1 << 20), opts.parallel())
                 : "";
-            err.printf(Locale.ROOT, "gemma serve: listening on %s, model %s, backend %s, %d slots x %d tokens%s, %d threads (loaded in %.1f s)%n",
-                server.uri(), m.id(), m.backend(), opts.parallel(), eo.contextLength(), kv, eo.threads(), (System.nanoTime() - t0) / 1e9);
+            err.printf(Locale.ROOT, "gemma serve: listening on %s, model %s, backend %s, %d slots x %d tokens%s, %d threads (loaded in %.1f s); chat page %s/%n",
+                server.uri(), m.id(), m.backend(), opts.parallel(), eo.contextLength(), kv, eo.threads(), (System.nanoTime() - t0) / 1e9,
+                server.uri());
             err.flush();
             stop.await();
             err.println("gemma serve: stopping (draining requests) ...");

@@ -13,7 +13,8 @@ import java.util.Set;
 
 /**
  * The optional API key ({@code Authorization: Bearer KEY}, compared in constant time) on every {@code /v1/*},
- * {@code /tokenize}, {@code /detokenize} and {@code /metrics} path; {@code /health} stays open. Also counts
+ * {@code /tokenize}, {@code /detokenize} and {@code /metrics} path; {@code /health} and the chat page (its files and
+ * {@code /webjars/**}) stay open, the page asks the person for the key. Also counts
  * responses by path and status for {@code /metrics}.
  */
 @ServerFilter("/**")

@@ -32,6 +32,12 @@ public final class GemmaServer implements AutoCloseable {
             props.put("micronaut.server.cors.enabled", true);
             props.put("micronaut.server.cors.configurations.api.allowed-origins", options.corsOrigins());
         }
+        // the chat page (resources under public/, index.html at /) and the browser libraries it loads, which
+        // come as WebJars on the classpath; neither needs the API key (ApiFilter guards the API paths only)
+        props.put("micronaut.router.static-resources.page.paths", "classpath:public");
+        props.put("micronaut.router.static-resources.page.mapping", "/**");
+        props.put("micronaut.router.static-resources.webjars.paths", "classpath:META-INF/resources/webjars");
+        props.put("micronaut.router.static-resources.webjars.mapping", "/webjars/**");
         // the banner and startup line are ours (one line with the address, model, backend and slots)
         props.put("micronaut.banner.enabled", false);
         this.context = ApplicationContext.builder()

@@ -15,6 +15,8 @@ final class GatedEngine implements Engine {
     private final Engine inner;
     private final Object lock = new Object();
     private boolean open = true;
+    /** Calls that may still pass before the gate closes by itself; -1: no such limit. */
+    private int passes = -1;
     final AtomicInteger calls = new AtomicInteger();
     final AtomicInteger waiting = new AtomicInteger();
 
@@ -25,6 +27,16 @@ final class GatedEngine implements Engine {
     void close(boolean closed) {
         synchronized (lock) {
             open = !closed;
+            passes = -1;
+            lock.notifyAll();
+        }
+    }
+
+    /** Opens the gate for {@code n} more engine calls, after which it closes (a stream stopped halfway). */
+    void passThenClose(int n) {
+        synchronized (lock) {
+            open = true;
+            passes = n;
             lock.notifyAll();
         }
     }
@@ -32,6 +44,12 @@ final class GatedEngine implements Engine {
     private void pass() {
         calls.incrementAndGet();
         synchronized (lock) {
+            if (passes == 0) {
+                open = false;
+                passes = -1;
+            } else if (passes > 0) {
+                passes--;
+            }
             waiting.incrementAndGet();
             try {
                 while (!open) {
