@@ -32,12 +32,13 @@ public final class GgufFile implements AutoCloseable {
     private final List<TensorInfo> tensors;
     private final Map<String, TensorInfo> byName;
     private final List<MemorySegment> shardData;
+    private final List<Long> shardDataStart;
     private final List<Path> shardPaths;
     private final long alignment;
     private final Arena arena;
 
     private GgufFile(Path path, int version, Map<String, GgufValue> metadata, List<TensorInfo> tensors,
-                     List<MemorySegment> shardData, List<Path> shardPaths, long alignment, Arena arena) {
+                     List<MemorySegment> shardData, List<Long> shardDataStart, List<Path> shardPaths, long alignment, Arena arena) {
         this.alignment = alignment;
         this.path = path;
         this.version = version;
@@ -49,6 +50,7 @@ public final class GgufFile implements AutoCloseable {
         }
         this.byName = Collections.unmodifiableMap(m);
         this.shardData = List.copyOf(shardData);
+        this.shardDataStart = List.copyOf(shardDataStart);
         this.shardPaths = List.copyOf(shardPaths);
         this.arena = arena;
     }
@@ -68,7 +70,7 @@ public final class GgufFile implements AutoCloseable {
             int count = splitCount(path, given);
             if (count == 1) {
                 return new GgufFile(path, given.version(), given.metadata(), given.tensors(),
-                    List.of(given.data()), List.of(path), given.alignment(), arena);
+                    List.of(given.data()), List.of(given.dataStart()), List.of(path), given.alignment(), arena);
             }
             Matcher m = SPLIT.matcher(path.getFileName().toString());
             if (!m.matches() || Integer.parseInt(m.group(3)) != count) {
@@ -99,9 +101,11 @@ public final class GgufFile implements AutoCloseable {
             List<TensorInfo> all = new ArrayList<>();
             Map<String, Integer> seen = new HashMap<>();
             List<MemorySegment> data = new ArrayList<>();
+            List<Long> dataStart = new ArrayList<>();
             for (int s = 0; s < headers.size(); s++) {
                 GgufReader.Header h = headers.get(s);
                 data.add(h.data());
+                dataStart.add(h.dataStart());
                 for (TensorInfo t : h.tensors()) {
                     Integer other = seen.putIfAbsent(t.name(), s);
                     if (other != null) {
@@ -116,7 +120,7 @@ public final class GgufFile implements AutoCloseable {
                 throw new GgufFormatException(paths.get(0), h0.keyOffsets().get("split.tensors.count"),
                     "split.tensors.count is " + expected + " but the " + count + " shards hold " + all.size() + " tensors");
             }
-            return new GgufFile(paths.get(0), h0.version(), h0.metadata(), all, data, paths, h0.alignment(), arena);
+            return new GgufFile(paths.get(0), h0.version(), h0.metadata(), all, data, dataStart, paths, h0.alignment(), arena);
         } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -160,6 +164,11 @@ public final class GgufFile implements AutoCloseable {
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
             return ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
         }
+    }
+
+    /** Byte offset of a tensor's data in its shard's file ({@link #shardPaths()}), e.g. to patch or inspect it. */
+    public long fileOffset(TensorInfo t) {
+        return shardDataStart.get(t.shard()) + t.offset();
     }
 
     /** Path of the (first) file. */

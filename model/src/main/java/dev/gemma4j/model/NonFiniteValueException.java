@@ -13,6 +13,17 @@ public final class NonFiniteValueException extends IllegalArgumentException {
         this.tensor = tensor;
     }
 
+    /** A tensor whose stored data holds a non-finite value (found by scanning it before use, e.g. before a device upload). */
+    public static NonFiniteValueException stored(String tensor, long byteOffset) {
+        return new NonFiniteValueException(tensor, "tensor " + tensor + " holds a non-finite value (NaN or infinity) at byte " + byteOffset
+            + " of its data: the model file is corrupt or badly quantized");
+    }
+
+    private NonFiniteValueException(String tensor, String message) {
+        super(message);
+        this.tensor = tensor;
+    }
+
     /** Name of the tensor whose product was not finite (e.g. {@code blk.3.ffn_gate_inp.weight}). */
     public String tensor() {
         return tensor;

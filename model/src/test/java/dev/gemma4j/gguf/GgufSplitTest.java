@@ -83,6 +83,11 @@ class GgufSplitTest {
             assertEquals(List.of(0, 0, 1, 1, 2), f.tensors().stream().map(TensorInfo::shard).toList());
             for (int i = 0; i < 5; i++) {
                 assertArrayEquals(GgufSamples.randomBytes(i, 100), f.tensorData(f.tensor("t" + i)).toArray(ValueLayout.JAVA_BYTE));
+                // fileOffset points at the same bytes in the tensor's own shard file
+                TensorInfo t = f.tensor("t" + i);
+                byte[] file = java.nio.file.Files.readAllBytes(f.shardPaths().get(t.shard()));
+                assertArrayEquals(GgufSamples.randomBytes(i, 100),
+                    java.util.Arrays.copyOfRange(file, (int) f.fileOffset(t), (int) f.fileOffset(t) + 100));
             }
         }
     }

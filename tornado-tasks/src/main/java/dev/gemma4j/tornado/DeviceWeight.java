@@ -1,5 +1,7 @@
 package dev.gemma4j.tornado;
 
+import dev.gemma4j.model.NonFiniteValueException;
+import dev.gemma4j.tensor.FiniteScan;
 import dev.gemma4j.tensor.GgmlType;
 import java.lang.foreign.MemorySegment;
 import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
@@ -69,6 +71,12 @@ record DeviceWeight(String name, GgmlType type, int fmt, int rows, int cols, int
         }
         if (fmt != Formats.F32 && fmt != Formats.F16 && fmt != Formats.BF16 && cols % 32 != 0) {
             throw new IllegalArgumentException("tensor " + name + ": row length " + cols + " is not a multiple of 32");
+        }
+        // the device kernels do not check their products (the CPU engine does), so a corrupt scale is found here,
+        // by name, instead of surfacing as NaN logits
+        long bad = FiniteScan.firstNonFinite(type, data, 0, data.byteSize());
+        if (bad >= 0) {
+            throw NonFiniteValueException.stored(name, bad);
         }
         if (fmt == Formats.F32) {
             FloatArray f = FloatArray.fromSegment(data);

@@ -3,10 +3,12 @@ package dev.gemma4j.tornado;
 import dev.gemma4j.engine.ContextOverflowException;
 import dev.gemma4j.engine.Engine;
 import dev.gemma4j.engine.EngineOptions;
+import dev.gemma4j.engine.KvCacheType;
 import dev.gemma4j.engine.Session;
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.model.Gemma4Config;
 import dev.gemma4j.model.Gemma4Weights;
+import dev.gemma4j.model.NonFiniteValueException;
 import java.util.List;
 import java.util.Map;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
@@ -40,6 +42,7 @@ public final class TornadoEngine implements Engine {
     private final TornadoExecutionPlan plan;
     private final TornadoDevice device;
     private final TornadoSession[] slots;
+    private final String headName;
     private final float[][] oneLogits = new float[1][];
     private long executions;
     private long rowsEvaluated;
@@ -58,6 +61,11 @@ public final class TornadoEngine implements Engine {
     }
 
     private TornadoEngine(GgufFile gguf, EngineOptions options, Tuning tuning, String deviceSpec, Map<String, String> settings) {
+        if (options.kvCacheType() != KvCacheType.F32) {
+            // refused rather than ignored: the device KV cache is f32 (its kernels have no f16 store yet)
+            throw new IllegalArgumentException("the TornadoVM backend keeps its KV cache in f32; --kv-cache "
+                + options.kvCacheType().name().toLowerCase(java.util.Locale.ROOT) + " is supported by --profile cpu only");
+        }
         this.cfg = Gemma4Config.read(gguf);
         this.options = options;
         this.tun = tuning;
@@ -66,6 +74,7 @@ public final class TornadoEngine implements Engine {
         this.device = device(deviceSpec);
         checkMemory(gguf);
         DeviceModel dm = DeviceModel.upload(cfg, weights);
+        this.headName = dm.outputHead.name();
         this.fp = new ForwardPlan(cfg, dm, tun, options.contextLength());
         ImmutableTaskGraph[] itgs = new ImmutableTaskGraph[fp.graphs.size()];
         for (int i = 0; i < itgs.length; i++) {
@@ -375,8 +384,16 @@ public final class TornadoEngine implements Engine {
     private void copyLogits(int row, float[] out) {
         int v = cfg.vocabSize();
         int o = row * v;
+        boolean finite = true;
         for (int i = 0; i < v; i++) {
-            out[i] = fp.logits.get(o + i);
+            float x = fp.logits.get(o + i);
+            finite &= Float.isFinite(x);
+            out[i] = x;
+        }
+        if (!finite) {
+            // weights were scanned before upload, so this is an overflow inside the pass; the CPU engine checks
+            // every product and names the tensor where it starts
+            throw new NonFiniteValueException(headName + " (logits on the device; run with --profile cpu to find the first tensor)");
         }
     }
 

@@ -43,6 +43,10 @@ class TornadoEngineTest {
     }
 
     static Path model(SynthType type, boolean split, String pattern) throws Exception {
+        return model(dir, type, split, pattern);
+    }
+
+    static Path model(Path dir, SynthType type, boolean split, String pattern) throws Exception {
         SynthConfig.Builder b = SynthConfig.preset("tiny").toBuilder();
         b.layers = pattern.length();
         b.patternLetters = pattern;
