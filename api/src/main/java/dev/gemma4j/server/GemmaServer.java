@@ -54,7 +54,7 @@ public final class GemmaServer implements AutoCloseable {
         ModelHost m = loader.get();
         this.model = m;
         this.scheduler = new Scheduler(m.engine(), m.stops(), options.parallel(), options.queueSize(),
-            options.prefillBudget(), state.metrics());
+            options.prefillBudget(), state.metrics(), options.cachePrompt(), options.cacheRamBytes());
         state.ready(m, scheduler);
     }
 
