@@ -2,8 +2,7 @@ package dev.gemma4j.cpu;
 
 import dev.gemma4j.engine.Session;
 import dev.gemma4j.engine.SessionCheckpoint;
-import dev.gemma4j.model.Gemma4Config.LayerConfig;
-import dev.gemma4j.model.Gemma4Math;
+import dev.gemma4j.engine.SlidingRings;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -11,27 +10,16 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A session of the {@link CpuEngine}: per-layer KV caches and the next position.
- *
- * <p>Going back (truncation, checkpoints): global layers hold every position, so only the sliding layers'
- * rings limit how far back the session can go. The session tracks the oldest position whose sliding keys are
- * still held: {@code floor} (0, or where a restored checkpoint's copy starts) and, on a ring of capacity
- * {@code c}, everything older than {@code highWater − c} has been overwritten, where {@code highWater} is the
- * furthest position evaluated since the last reset or restore.
+ * A session of the {@link CpuEngine}: per-layer KV caches and the next position. Global layers hold every
+ * position; how far back the sliding layers' rings let the session go is {@link SlidingRings}' business, and a
+ * {@link SessionCheckpoint} copies their last window so the session can come back to that position later.
  */
 final class CpuSession implements Session {
     final CpuEngine engine;
     final LayerKvCache[] caches;
     private final int contextLength;
-    /** the sliding window W (positions a sliding query sees, itself included) */
-    private final int window;
-    /** a sliding layer's config (for {@link Gemma4Math#firstVisiblePosition}), or null without sliding layers */
-    private final LayerConfig slidingLayer;
-    /** ring capacity of the sliding layers, or 0 when they hold the whole context */
-    private final int ringCapacity;
+    private final SlidingRings rings;
     int position;
-    private int floor;
-    private int highWater;
     private final List<Checkpoint> checkpoints = new ArrayList<>();
     private boolean closed;
 
@@ -39,20 +27,13 @@ final class CpuSession implements Session {
         this.engine = engine;
         this.caches = caches;
         this.contextLength = contextLength;
-        this.window = engine.config().slidingWindow();
-        LayerConfig sl = null;
         int cap = 0;
         for (int il = 0; il < caches.length; il++) {
-            LayerConfig l = engine.config().layer(il);
-            if (l.sliding()) {
-                sl = l;
-                if (caches[il].ring()) {
-                    cap = caches[il].capacity();
-                }
+            if (engine.config().layer(il).sliding() && caches[il].ring()) {
+                cap = caches[il].capacity();
             }
         }
-        this.slidingLayer = sl;
-        this.ringCapacity = cap;
+        this.rings = new SlidingRings(engine.config(), cap);
     }
 
     @Override
@@ -69,54 +50,20 @@ final class CpuSession implements Session {
     public void reset() {
         checkOpen();
         position = 0;
-        floor = 0;
-        highWater = 0;
+        rings.reset();
         invalidateAfter(0);
-    }
-
-    /** The oldest position whose sliding-layer keys and values are still held. */
-    private int oldestHeld() {
-        highWater = Math.max(highWater, position);
-        int lo = floor;
-        if (ringCapacity > 0) {
-            lo = Math.max(lo, highWater - ringCapacity);
-        }
-        return Math.max(0, lo);
-    }
-
-    /** The smallest position {@code p} whose first visible sliding position is at or after {@code lo}. */
-    private int earliestResumable(int lo) {
-        // firstVisiblePosition(p) = max(0, p − W + 1) >= lo
-        int p = lo == 0 ? 0 : lo + window - 1;
-        assert slidingLayer == null || Gemma4Math.firstVisiblePosition(slidingLayer, window, p) >= lo;
-        return p;
     }
 
     @Override
     public int truncationFloor() {
         checkOpen();
-        if (slidingLayer == null) {
-            return 0;
-        }
-        return Math.min(position, earliestResumable(oldestHeld()));
+        return rings.truncationFloor(position);
     }
 
     @Override
     public void truncate(int n) {
         checkOpen();
-        if (n < 0 || n > position) {
-            throw new IllegalArgumentException("cannot truncate to " + n + ": the session holds " + position + " positions");
-        }
-        if (n == 0) {
-            reset();
-            return;
-        }
-        int min = truncationFloor();
-        if (n < min) {
-            throw new IllegalArgumentException("cannot truncate to " + n + ": the sliding-window layers hold positions from "
-                + oldestHeld() + " only (a query at " + n + " needs them from " + Gemma4Math.firstVisiblePosition(slidingLayer, window, n) + ")");
-        }
-        oldestHeld();
+        rings.truncate(position, n);
         position = n;
         invalidateAfter(n);
     }
@@ -127,8 +74,8 @@ final class CpuSession implements Session {
         int c = position;
         // W positions rather than the W − 1 a query at c sees, so a restored session can also go back to c − 1
         // (the last prompt token evaluated again, for its logits)
-        int lo = Math.max(Math.max(0, c - window), oldestHeld());
-        if (slidingLayer != null && lo > Gemma4Math.firstVisiblePosition(slidingLayer, window, c)) {
+        int lo = Math.max(Math.max(0, c - rings.window()), rings.oldestHeld(c));
+        if (rings.earliestResumable(lo) > c) {
             return Optional.empty();
         }
         long bytes = 0;
@@ -146,7 +93,7 @@ final class CpuSession implements Session {
                 off += (c - lo) * caches[il].positionBytes();
             }
         }
-        Checkpoint cp = new Checkpoint(arena, data, bytes, c, lo, slidingLayer == null ? 0 : earliestResumable(lo));
+        Checkpoint cp = new Checkpoint(arena, data, bytes, c, lo, rings.earliestResumable(lo));
         checkpoints.add(cp);
         return Optional.of(cp);
     }
@@ -166,8 +113,7 @@ final class CpuSession implements Session {
             }
         }
         position = cp.position;
-        highWater = cp.position;
-        floor = cp.lo;
+        rings.restored(cp.position, cp.lo);
         invalidateAfter(cp.position);
     }
 
