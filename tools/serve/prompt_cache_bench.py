@@ -46,6 +46,8 @@ def turn(url, messages, max_tokens):
             if not line.startswith("data:") or line == "data: [DONE]":
                 continue
             d = json.loads(line[5:])
+            if d.get("error"):
+                raise SystemExit(f"the server answered an error: {d['error']}")
             if d.get("usage"):
                 usage = d["usage"]
             if d.get("timings"):
