@@ -100,8 +100,9 @@ def run_server(name, cmd, port, a, log):
         p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT)
     try:
         wait_ready(url, p)
-        # one unmeasured request: the JVM compiles its kernels on the first tokens (and both servers warm up)
-        turn(url, [{"role": "user", "content": "Hello."}], 2)
+        # one unmeasured request, long enough for whole prompt batches: the JVM compiles its kernels on the first
+        # batches, which would otherwise count in the first turn's time (both servers get it)
+        turn(url, [{"role": "user", "content": document(99, 40)}], 2)
         out = []
         for scenario, docs in (("one", [document(1, a.doc_words)]),
                                ("interleaved", [document(2, a.doc_words), document(3, a.doc_words)])):
