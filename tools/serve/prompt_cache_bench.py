@@ -160,9 +160,10 @@ def main():
         key = (r["server"], r["scenario"], r["conversation"])
         if r["turn"] == 1:
             first[key] = r["ttft_s"]
-        ratio = r["ttft_s"] / first[key] if first.get(key) else None
+        ratio = f"{r['ttft_s'] / first[key]:.0%}" if first.get(key) and r["ttft_s"] else "-"
+        ttft = f"{r['ttft_s']:.2f}" if r["ttft_s"] else "-"
         print(f"| {r['server']} | {r['scenario']} | {r['conversation']} | {r['turn']} | {r['prompt_tokens']} | "
-              f"{r['cached_tokens']} | {r['ttft_s']:.2f} | {ratio:.0%} |")
+              f"{r['cached_tokens']} | {ttft} | {ratio} |")
 
 
 if __name__ == "__main__":
