@@ -75,16 +75,29 @@ final class ServeCommand implements Callable<Integer> {
         description = "On SIGTERM, how long running requests may finish before they are cancelled (default: ${DEFAULT-VALUE}).")
     int shutdownGrace;
 
+    @Option(names = "--cache-prompt", negatable = true, defaultValue = "${env:GEMMA_CACHE_PROMPT:-true}", fallbackValue = "true",
+        description = "Prompt cache: each slot keeps its tokens and a request reuses the longest cached prefix of its prompt "
+            + "(a request can opt out with \"cache_prompt\": false; default: ${DEFAULT-VALUE}).")
+    boolean cachePrompt;
+
+    @Option(names = "--cache-ram", defaultValue = "${env:GEMMA_CACHE_RAM:-8192}", paramLabel = "MiB",
+        description = "Host memory for prompt-cache checkpoints of the sliding-window state, all slots together; the least "
+            + "recently used are evicted beyond it; 0 keeps none (default: ${DEFAULT-VALUE}).")
+    long cacheRamMiB;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
+        if (cacheRamMiB < 0 || cacheRamMiB > (Long.MAX_VALUE >> 20)) {
+            throw new BadInputException("--cache-ram must be a number of MiB, at least 0, got " + cacheRamMiB);
+        }
         ServerOptions opts;
         try {
             opts = new ServerOptions(host, port, parallel, queue, apiKey, aliases,
                 timeout > 0 ? Duration.ofSeconds(timeout) : null, prefillBudget, maxBody, cors,
-                Duration.ofSeconds(Math.max(0, shutdownGrace)));
+                Duration.ofSeconds(Math.max(0, shutdownGrace)), cachePrompt, cacheRamMiB << 20);
         } catch (IllegalArgumentException e) {
             throw new BadInputException(e.getMessage());
         }
@@ -108,8 +121,10 @@ final class ServeCommand implements Callable<Integer> {
             String kv = m.engine() instanceof CpuEngine c
                 ? String.format(Locale.ROOT, ", KV cache %.1f MiB for %d slots", c.sessionCacheBytes() * (double) opts.parallel() / (1 << 20), opts.parallel())
                 : "";
-            err.printf(Locale.ROOT, "gemma serve: listening on %s, model %s, backend %s, %d slots x %d tokens%s, %d threads (loaded in %.1f s); chat page %s/%n",
-                server.uri(), m.id(), m.backend(), opts.parallel(), eo.contextLength(), kv, eo.threads(), (System.nanoTime() - t0) / 1e9,
+            String pc = opts.cachePrompt() ? String.format(Locale.ROOT, ", prompt cache on (%d MiB for checkpoints)", opts.cacheRamBytes() >> 20)
+                : ", prompt cache off";
+            err.printf(Locale.ROOT, "gemma serve: listening on %s, model %s, backend %s, %d slots x %d tokens%s%s, %d threads (loaded in %.1f s); chat page %s/%n",
+                server.uri(), m.id(), m.backend(), opts.parallel(), eo.contextLength(), kv, pc, eo.threads(), (System.nanoTime() - t0) / 1e9,
                 server.uri());
             err.flush();
             stop.await();

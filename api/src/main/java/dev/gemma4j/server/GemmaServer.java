@@ -28,6 +28,14 @@ public final class GemmaServer implements AutoCloseable {
         props.put("micronaut.server.host", options.host());
         props.put("micronaut.server.port", options.port());
         props.put("micronaut.server.max-request-size", options.maxBodyBytes());
+        // a long prompt read on a CPU streams nothing before its first token for minutes (a 3,000-token document
+        // at a few tokens/s), and Micronaut's 5-minute idle timeouts would close such a connection, cancelling
+        // the request: the connection may stay quiet as long as a request may last
+        String idle = (options.requestTimeout() != null ? options.requestTimeout().plusMinutes(1) : java.time.Duration.ofDays(1))
+            .toSeconds() + "s";
+        props.put("micronaut.server.idle-timeout", idle);
+        props.put("micronaut.server.read-idle-timeout", idle);
+        props.put("micronaut.server.write-idle-timeout", idle);
         if (!options.corsOrigins().isEmpty()) {
             props.put("micronaut.server.cors.enabled", true);
             props.put("micronaut.server.cors.configurations.api.allowed-origins", options.corsOrigins());
@@ -60,7 +68,7 @@ public final class GemmaServer implements AutoCloseable {
         ModelHost m = loader.get();
         this.model = m;
         this.scheduler = new Scheduler(m.engine(), m.stops(), options.parallel(), options.queueSize(),
-            options.prefillBudget(), state.metrics());
+            options.prefillBudget(), state.metrics(), options.cachePrompt(), options.cacheRamBytes());
         state.ready(m, scheduler);
     }
 

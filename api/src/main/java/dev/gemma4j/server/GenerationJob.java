@@ -22,6 +22,10 @@ public final class GenerationJob {
 
         /** The job failed (engine error, time limit, shutdown); no further call follows. */
         void onError(ServerException error);
+
+        /** Before the first token: how many prompt tokens came from the slot's prompt cache (not evaluated again). */
+        default void onPromptCached(int tokens) {
+        }
     }
 
     final int[] prompt;
@@ -33,6 +37,8 @@ public final class GenerationJob {
     /** constrains the choice (a JSON-schema grammar of response_format), or null */
     final LogitsProcessor processor;
     final long enqueuedNanos = System.nanoTime();
+    /** may reuse a slot's cached prefix ({@code cache_prompt}) */
+    final boolean cachePrompt;
     private volatile boolean cancelled;
 
     /**
@@ -46,7 +52,13 @@ public final class GenerationJob {
 
     public GenerationJob(int[] prompt, SamplerConfig sampling, int maxTokens, Map<Integer, Float> logitBias,
                          long deadlineNanos, Listener listener, LogitsProcessor processor) {
+        this(prompt, sampling, maxTokens, logitBias, deadlineNanos, listener, processor, true);
+    }
+
+    public GenerationJob(int[] prompt, SamplerConfig sampling, int maxTokens, Map<Integer, Float> logitBias,
+                         long deadlineNanos, Listener listener, LogitsProcessor processor, boolean cachePrompt) {
         this.processor = processor;
+        this.cachePrompt = cachePrompt;
         this.prompt = prompt.clone();
         this.sampling = sampling;
         this.maxTokens = maxTokens;

@@ -16,9 +16,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param maxTokens   {@code max_completion_tokens} or {@code max_tokens}; null when not given (until the context is full)
  * @param stop        stop strings (the matched text is not returned)
  * @param topLogprobs -1 when {@code logprobs} is off, else how many alternatives to list (0..20)
+ * @param cachePrompt {@code cache_prompt} (llama-server's field, default true): may the request reuse a slot's
+ *                    cached prefix instead of evaluating its whole prompt
  */
 record GenerationParams(String model, boolean stream, boolean includeUsage, Integer maxTokens, SamplerConfig sampling,
-                        List<String> stop, Map<Integer, Float> logitBias, int topLogprobs, int n) {
+                        List<String> stop, Map<Integer, Float> logitBias, int topLogprobs, int n, boolean cachePrompt) {
 
     static final int MAX_N = 16;
 
@@ -141,8 +143,9 @@ record GenerationParams(String model, boolean stream, boolean includeUsage, Inte
         check(topLogprobs <= 20, "logprobs", "at most 20 log probabilities per token");
         int n = optIntOr(body, "n", 1);
         check(n >= 1 && n <= MAX_N, "n", "'n' must be in 1.." + MAX_N);
+        boolean cachePrompt = optBool(body, "cache_prompt", true);
         return new GenerationParams(model, stream, includeUsage, maxTokens, sc, List.copyOf(stop), Map.copyOf(bias),
-            topLogprobs, n);
+            topLogprobs, n, cachePrompt);
     }
 
     /** The sampler settings of choice {@code i} of n: each choice draws with its own seed. */

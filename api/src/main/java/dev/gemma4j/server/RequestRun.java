@@ -78,7 +78,7 @@ final class RequestRun {
         if (jobs.isEmpty()) {
             for (int i = 0; i < choices.length; i++) {
                 jobs.add(new GenerationJob(prompt, params.samplingFor(i), maxTokens, params.logitBias(), deadlineNanos, choices[i],
-                    processors != null ? processors.get() : null));
+                    processors != null ? processors.get() : null, params.cachePrompt()));
             }
             if (events != null && kind == Kind.CHAT) {
                 for (int i = 0; i < choices.length; i++) {
@@ -117,6 +117,7 @@ final class RequestRun {
         final List<String> callIds = new ArrayList<>();
         String finishReason;
         int generated;
+        int cached;
 
         Choice(int index) {
             this.index = index;
@@ -135,6 +136,11 @@ final class RequestRun {
             String safe = stop.feed(decoder.accept(token));
             emit(safe, null);
             return !stop.hit();
+        }
+
+        @Override
+        public void onPromptCached(int tokens) {
+            cached = tokens;
         }
 
         @Override
@@ -303,13 +309,17 @@ final class RequestRun {
 
     private ObjectNode usage() {
         int completion = 0;
+        int cached = 0;
         for (Choice c : choices) {
             completion += c.generated;
+            // the prompt is counted once for all choices, so are its cached tokens (the most any choice reused)
+            cached = Math.max(cached, c.cached);
         }
         ObjectNode u = json.createObjectNode();
         u.put("prompt_tokens", promptTokens);
         u.put("completion_tokens", completion);
         u.put("total_tokens", promptTokens + completion);
+        u.putObject("prompt_tokens_details").put("cached_tokens", cached);
         return u;
     }
 

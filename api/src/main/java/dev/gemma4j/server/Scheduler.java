@@ -22,6 +22,8 @@ import org.slf4j.LoggerFactory;
  * pending token of every decoding slot plus at most {@code prefillBudget} prompt tokens of one slot that is
  * still reading its prompt; requests join from a bounded queue and leave between steps. A sequence's result
  * does not depend on its neighbours in a step as long as the engine's kernels are batch-invariant.
+ * A slot keeps what its session evaluated after a request ends: a {@link PromptCache} sends each request to
+ * the idle slot that shares the longest prefix with its prompt and evaluates only the rest.
  */
 public final class Scheduler implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
@@ -32,6 +34,7 @@ public final class Scheduler implements AutoCloseable {
     private final int prefillBudget;
     private final ServerMetrics metrics;
     private final Slot[] slots;
+    private final PromptCache cache;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
     private final Condition idle = lock.newCondition();
@@ -43,15 +46,19 @@ public final class Scheduler implements AutoCloseable {
 
     /** The per-slot state: a session and the job it runs. */
     private static final class Slot {
+        final int index;
         final Session session;
         final float[] logits;
+        /** the tokens the session holds (prompt and generated tokens that were evaluated) */
+        final PromptCache.Tokens cached = new PromptCache.Tokens();
         GenerationJob job;
         Continuation seq;
         int prefilled;
         int pending = -1;
         long lastTokenNanos;
 
-        Slot(Session session, int vocab) {
+        Slot(int index, Session session, int vocab) {
+            this.index = index;
             this.session = session;
             this.logits = new float[vocab];
         }
@@ -63,14 +70,24 @@ public final class Scheduler implements AutoCloseable {
 
     public Scheduler(Engine engine, StopTokens stops, int slotCount, int queueCapacity, int prefillBudget,
                      ServerMetrics metrics) {
+        this(engine, stops, slotCount, queueCapacity, prefillBudget, metrics, true, ServerOptions.DEFAULT_CACHE_RAM);
+    }
+
+    /**
+     * @param cachePrompt   keep each slot's tokens and reuse the longest cached prefix of a prompt
+     * @param cacheRamBytes host memory for the prompt cache's checkpoints, all slots together
+     */
+    public Scheduler(Engine engine, StopTokens stops, int slotCount, int queueCapacity, int prefillBudget,
+                     ServerMetrics metrics, boolean cachePrompt, long cacheRamBytes) {
         this.engine = engine;
+        this.cache = new PromptCache(cachePrompt, cacheRamBytes, metrics);
         this.stops = stops;
         this.queueCapacity = queueCapacity;
         this.prefillBudget = prefillBudget;
         this.metrics = metrics;
         this.slots = new Slot[slotCount];
         for (int i = 0; i < slotCount; i++) {
-            slots[i] = new Slot(engine.newSession(), engine.config().vocabSize());
+            slots[i] = new Slot(i, engine.newSession(), engine.config().vocabSize());
         }
         this.thread = Thread.ofPlatform().name("gemma-scheduler").daemon(true).unstarted(this::run);
         thread.start();
@@ -213,10 +230,12 @@ public final class Scheduler implements AutoCloseable {
                 if (stopped) {
                     return false;
                 }
-                for (Slot s : slots) {
-                    if (s.job == null && !queue.isEmpty()) {
-                        start(s, queue.poll());
+                while (!queue.isEmpty()) {
+                    Slot s = slotFor(queue.peek());
+                    if (s == null) {
+                        break;
                     }
+                    start(s, queue.poll());
                 }
                 metrics.queueDepth(queue.size());
                 metrics.activeSlots(busy);
@@ -231,10 +250,40 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
+    /**
+     * The idle slot for a job: the one whose cache shares the longest prefix with its prompt, else (nothing
+     * worth reusing) the least recently used one; null when every slot is busy.
+     */
+    private Slot slotFor(GenerationJob job) {
+        Slot best = null;
+        int bestShared = -1;
+        for (Slot s : slots) {
+            if (s.job != null) {
+                continue;
+            }
+            int shared = cache.affinity(s.cached, job.prompt, job.cachePrompt);
+            if (shared > bestShared || (shared == bestShared && s.cached.lastUsed < best.cached.lastUsed)) {
+                best = s;
+                bestShared = shared;
+            }
+        }
+        return best;
+    }
+
     private void start(Slot s, GenerationJob job) {
-        s.session.reset();
+        int reused;
+        try {
+            reused = cache.resume(s.index, s.session, s.cached, job.prompt, job.cachePrompt);
+        } catch (RuntimeException e) {
+            // never expected (resume only asks for what the session said it can do); evaluate the whole prompt
+            LOG.error("prompt cache: slot {} could not resume, starting over", s.index, e);
+            cache.forget(s.session, s.cached);
+            s.session.reset();
+            reused = 0;
+        }
+        job.listener.onPromptCached(reused);
         s.job = job;
-        s.prefilled = 0;
+        s.prefilled = reused;
         s.pending = -1;
         s.seq = new Continuation(new Sampler(job.sampling, engine.config().vocabSize()), stops, job.maxTokens, job.processor);
         s.seq.acceptPrompt(job.prompt);
@@ -264,6 +313,15 @@ public final class Scheduler implements AutoCloseable {
             engine.step(sessions, tokens, logits);
         } catch (RuntimeException e) {
             LOG.error("engine step failed", e);
+            // what the sessions hold is unknown now: nothing of them is reused
+            for (Slot s : decoding) {
+                cache.forget(s.session, s.cached);
+                s.session.reset();
+            }
+            if (reading != null) {
+                cache.forget(reading.session, reading.cached);
+                reading.session.reset();
+            }
             for (Slot s : decoding) {
                 fail(s, ServerException.internal("the engine failed: " + e.getMessage()));
             }
@@ -273,12 +331,15 @@ public final class Scheduler implements AutoCloseable {
             return;
         }
         for (Slot s : decoding) {
+            s.cached.append(s.pending);
             next(s);
         }
         if (reading != null) {
             reading.prefilled += tokens[n - 1].length;
+            reading.cached.append(tokens[n - 1]);
             metrics.promptTokens(tokens[n - 1].length);
             if (!reading.prefilling()) {
+                cache.promptEvaluated(reading.index, reading.session);
                 next(reading);
             }
         }
@@ -357,6 +418,7 @@ public final class Scheduler implements AutoCloseable {
     }
 
     private void free(Slot s) {
+        s.cached.lastUsed = cache.tick();
         s.job = null;
         s.seq = null;
         s.pending = -1;
@@ -392,6 +454,7 @@ public final class Scheduler implements AutoCloseable {
                 j.listener.onError(error);
             }
         }
+        cache.close();
         for (Slot s : slots) {
             s.session.close();
         }

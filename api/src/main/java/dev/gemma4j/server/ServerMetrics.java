@@ -17,6 +17,12 @@ public final class ServerMetrics {
     private final Counter generatedTokens;
     private final Timer firstToken;
     private final Timer interToken;
+    private final Counter cachedTokens;
+    private final Counter cacheHits;
+    private final Counter cacheMisses;
+    private final Counter cacheEvictions;
+    private final java.util.concurrent.atomic.AtomicLong cacheBytes = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicInteger cacheCheckpoints = new AtomicInteger();
 
     public ServerMetrics() {
         Gauge.builder("gemma_queue_depth", queueDepth, AtomicInteger::get)
@@ -29,6 +35,32 @@ public final class ServerMetrics {
             .publishPercentiles(0.5, 0.99).register(registry);
         interToken = Timer.builder("gemma_inter_token_latency").description("between two tokens of one sequence")
             .publishPercentiles(0.5, 0.99).register(registry);
+        cachedTokens = Counter.builder("gemma_prompt_cache_tokens")
+            .description("prompt tokens reused from a slot's prompt cache instead of evaluated").register(registry);
+        cacheHits = Counter.builder("gemma_prompt_cache_requests").tag("result", "hit")
+            .description("requests by whether they reused cached prompt tokens").register(registry);
+        cacheMisses = Counter.builder("gemma_prompt_cache_requests").tag("result", "miss")
+            .description("requests by whether they reused cached prompt tokens").register(registry);
+        cacheEvictions = Counter.builder("gemma_prompt_cache_evictions")
+            .description("prompt-cache checkpoints evicted (least recently used) to stay within --cache-ram").register(registry);
+        Gauge.builder("gemma_prompt_cache_bytes", cacheBytes, java.util.concurrent.atomic.AtomicLong::get)
+            .description("host memory held by prompt-cache checkpoints").baseUnit("bytes").register(registry);
+        Gauge.builder("gemma_prompt_cache_checkpoints", cacheCheckpoints, AtomicInteger::get)
+            .description("prompt-cache checkpoints held").register(registry);
+    }
+
+    void promptCache(int reused, int promptTokens) {
+        cachedTokens.increment(reused);
+        (reused > 0 ? cacheHits : cacheMisses).increment();
+    }
+
+    void promptCacheEviction() {
+        cacheEvictions.increment();
+    }
+
+    void promptCacheMemory(long bytes, int checkpoints) {
+        cacheBytes.set(bytes);
+        cacheCheckpoints.set(checkpoints);
     }
 
     void queueDepth(int n) {

@@ -17,10 +17,25 @@ import java.util.List;
  * @param maxBodyBytes    largest request body accepted (413 beyond)
  * @param corsOrigins     allowed CORS origins (empty = CORS off; "*" = any)
  * @param shutdownGrace   how long SIGTERM waits for in-flight requests before cancelling them
+ * @param cachePrompt     slots keep the tokens they evaluated and a request reuses the longest cached prefix
+ *                        (llama-server's {@code cache_prompt}); off: every prompt is evaluated whole
+ * @param cacheRamBytes   host memory for prompt-cache checkpoints (the sliding-window state at the end of
+ *                        prompts), all slots together; the least recently used are evicted beyond it
  */
 public record ServerOptions(String host, int port, int parallel, int queueSize, String apiKey, List<String> aliases,
                             Duration requestTimeout, int prefillBudget, long maxBodyBytes, List<String> corsOrigins,
-                            Duration shutdownGrace) {
+                            Duration shutdownGrace, boolean cachePrompt, long cacheRamBytes) {
+
+    /** llama-server's default {@code --cache-ram}: 8 GiB. */
+    public static final long DEFAULT_CACHE_RAM = 8192L << 20;
+
+    /** Options with the prompt cache on and the default budget. */
+    public ServerOptions(String host, int port, int parallel, int queueSize, String apiKey, List<String> aliases,
+                         Duration requestTimeout, int prefillBudget, long maxBodyBytes, List<String> corsOrigins,
+                         Duration shutdownGrace) {
+        this(host, port, parallel, queueSize, apiKey, aliases, requestTimeout, prefillBudget, maxBodyBytes, corsOrigins,
+            shutdownGrace, true, DEFAULT_CACHE_RAM);
+    }
 
     public ServerOptions {
         if (parallel < 1) {
@@ -31,6 +46,9 @@ public record ServerOptions(String host, int port, int parallel, int queueSize, 
         }
         if (prefillBudget < 1) {
             throw new IllegalArgumentException("the prefill budget must be at least 1, got " + prefillBudget);
+        }
+        if (cacheRamBytes < 0) {
+            throw new IllegalArgumentException("--cache-ram must be at least 0, got " + cacheRamBytes);
         }
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("--port must be in 0..65535, got " + port);
@@ -50,36 +68,41 @@ public record ServerOptions(String host, int port, int parallel, int queueSize, 
 
     public ServerOptions withParallel(int n) {
         return new ServerOptions(host, port, n, queueSize, apiKey, aliases, requestTimeout, prefillBudget, maxBodyBytes,
-            corsOrigins, shutdownGrace);
+            corsOrigins, shutdownGrace, cachePrompt, cacheRamBytes);
     }
 
     public ServerOptions withQueueSize(int n) {
         return new ServerOptions(host, port, parallel, n, apiKey, aliases, requestTimeout, prefillBudget, maxBodyBytes,
-            corsOrigins, shutdownGrace);
+            corsOrigins, shutdownGrace, cachePrompt, cacheRamBytes);
     }
 
     public ServerOptions withApiKey(String k) {
         return new ServerOptions(host, port, parallel, queueSize, k, aliases, requestTimeout, prefillBudget, maxBodyBytes,
-            corsOrigins, shutdownGrace);
+            corsOrigins, shutdownGrace, cachePrompt, cacheRamBytes);
     }
 
     public ServerOptions withAliases(List<String> a) {
         return new ServerOptions(host, port, parallel, queueSize, apiKey, a, requestTimeout, prefillBudget, maxBodyBytes,
-            corsOrigins, shutdownGrace);
+            corsOrigins, shutdownGrace, cachePrompt, cacheRamBytes);
     }
 
     public ServerOptions withRequestTimeout(Duration d) {
         return new ServerOptions(host, port, parallel, queueSize, apiKey, aliases, d, prefillBudget, maxBodyBytes,
-            corsOrigins, shutdownGrace);
+            corsOrigins, shutdownGrace, cachePrompt, cacheRamBytes);
     }
 
     public ServerOptions withPrefillBudget(int n) {
         return new ServerOptions(host, port, parallel, queueSize, apiKey, aliases, requestTimeout, n, maxBodyBytes,
-            corsOrigins, shutdownGrace);
+            corsOrigins, shutdownGrace, cachePrompt, cacheRamBytes);
     }
 
     public ServerOptions withMaxBodyBytes(long n) {
         return new ServerOptions(host, port, parallel, queueSize, apiKey, aliases, requestTimeout, prefillBudget, n,
-            corsOrigins, shutdownGrace);
+            corsOrigins, shutdownGrace, cachePrompt, cacheRamBytes);
+    }
+
+    public ServerOptions withPromptCache(boolean on, long ramBytes) {
+        return new ServerOptions(host, port, parallel, queueSize, apiKey, aliases, requestTimeout, prefillBudget, maxBodyBytes,
+            corsOrigins, shutdownGrace, on, ramBytes);
     }
 }

@@ -8,7 +8,7 @@ import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 
-/** Debian's headless Chromium under Selenium, for the chat page's tests ({@code .ci/run} installs both packages). */
+/** Debian's headless Chromium under Selenium, for the chat page's tests ({@code tools/reference/install.sh} installs both packages). */
 public final class Chromium {
     public static final Path DRIVER = Path.of("/usr/bin/chromedriver");
     public static final Path BROWSER = Path.of("/usr/bin/chromium");

@@ -42,12 +42,17 @@ final class TestModels {
 
     /** A started server over the tiny model with {@code ctx} tokens per slot and 2 engine threads. */
     static GemmaServer start(ServerOptions options, int ctx) {
+        return start(options, ctx, EngineOptions.DEFAULT_PREFILL_CHUNK);
+    }
+
+    /** The same with engine batches of {@code chunk} rows (which sets the sliding layers' ring length). */
+    static GemmaServer start(ServerOptions options, int ctx, int chunk) {
         GemmaServer server = GemmaServer.start(options);
         try {
             server.load(() -> {
                 try {
                     GgufFile gguf = GgufFile.open(tiny());
-                    EngineOptions eo = new EngineOptions(ctx, KvCacheType.F32, 2, EngineOptions.DEFAULT_PREFILL_CHUNK, true);
+                    EngineOptions eo = new EngineOptions(ctx, KvCacheType.F32, 2, chunk, true);
                     return new ModelHost(gguf, Engines.open(gguf, eo, Profile.cpu()), options.aliases(), "cpu");
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);

@@ -1,6 +1,8 @@
 package dev.gemma4j.cpu;
 
 import dev.gemma4j.engine.KvCacheType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * Keys (after norm and RoPE) and values (after the unweighted norm) of one layer of one session, per
@@ -60,6 +62,53 @@ final class LayerKvCache {
                 k16[b + i] = Float.floatToFloat16(k[ko + i]);
                 v16[b + i] = Float.floatToFloat16(v[vo + i]);
             }
+        }
+    }
+
+    /** Positions held (the ring's length on a ring). */
+    int capacity() {
+        return capacity;
+    }
+
+    /** Whether positions wrap around ({@code pos % capacity}). */
+    boolean ring() {
+        return ring;
+    }
+
+    /** Bytes {@link #save} writes per position (a K row and a V row). */
+    long positionBytes() {
+        return 2L * rowWidth * (k32 != null ? Float.BYTES : Short.BYTES);
+    }
+
+    /** Copies the K and V rows of positions {@code [from, to)} to {@code dst} from {@code offset}, as stored. */
+    void save(int from, int to, MemorySegment dst, long offset) {
+        long o = offset;
+        for (int p = from; p < to; p++) {
+            int b = base(p);
+            if (k32 != null) {
+                MemorySegment.copy(k32, b, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, o, rowWidth);
+                MemorySegment.copy(v32, b, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, o + (long) rowWidth * Float.BYTES, rowWidth);
+            } else {
+                MemorySegment.copy(k16, b, dst, ValueLayout.JAVA_SHORT_UNALIGNED, o, rowWidth);
+                MemorySegment.copy(v16, b, dst, ValueLayout.JAVA_SHORT_UNALIGNED, o + (long) rowWidth * Short.BYTES, rowWidth);
+            }
+            o += positionBytes();
+        }
+    }
+
+    /** The inverse of {@link #save}: puts positions {@code [from, to)} back where {@link #store} keeps them. */
+    void load(int from, int to, MemorySegment src, long offset) {
+        long o = offset;
+        for (int p = from; p < to; p++) {
+            int b = base(p);
+            if (k32 != null) {
+                MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED, o, k32, b, rowWidth);
+                MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED, o + (long) rowWidth * Float.BYTES, v32, b, rowWidth);
+            } else {
+                MemorySegment.copy(src, ValueLayout.JAVA_SHORT_UNALIGNED, o, k16, b, rowWidth);
+                MemorySegment.copy(src, ValueLayout.JAVA_SHORT_UNALIGNED, o + (long) rowWidth * Short.BYTES, v16, b, rowWidth);
+            }
+            o += positionBytes();
         }
     }
 

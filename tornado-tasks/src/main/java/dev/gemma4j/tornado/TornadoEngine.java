@@ -5,6 +5,7 @@ import dev.gemma4j.engine.Engine;
 import dev.gemma4j.engine.EngineOptions;
 import dev.gemma4j.engine.KvCacheType;
 import dev.gemma4j.engine.Session;
+import dev.gemma4j.engine.SlidingRings;
 import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.model.Gemma4Config;
 import dev.gemma4j.model.Gemma4Weights;
@@ -186,7 +187,9 @@ public final class TornadoEngine implements Engine {
         checkOpen();
         for (int i = 0; i < slots.length; i++) {
             if (slots[i] == null) {
-                slots[i] = new TornadoSession(this, i, options.contextLength());
+                // the sliding layers' rings are ForwardPlan.capacity long, as on the CPU (pos % capacity)
+                int ring = Math.min(options.contextLength(), cfg.slidingWindow() + fp.batch - 1);
+                slots[i] = new TornadoSession(this, i, options.contextLength(), new SlidingRings(cfg, ring));
                 return slots[i];
             }
         }

@@ -220,6 +220,49 @@ class TornadoEngineTest {
         }
     }
 
+    /**
+     * Going back in a session (the server's prompt cache): truncating to any position the sliding layers' device
+     * rings (window 16 + 8 − 1 = 23 positions) still hold and evaluating the rest gives a fresh session's logits;
+     * positions the rings have lost are refused.
+     */
+    @Test
+    void truncationGivesTheLogitsOfAFreshSession() throws Exception {
+        Path file = model(SynthType.Q4_K_M, false, "SSF");
+        try (GgufFile gguf = GgufFile.open(file); TornadoEngine dev = new TornadoEngine(gguf, options(), tuning(), null)) {
+            int vocab = dev.config().vocabSize();
+            Random rnd = new Random(9);
+            int[] p = new int[40];
+            for (int j = 0; j < p.length; j++) {
+                p[j] = 2 + rnd.nextInt(vocab - 2);
+            }
+            float[] fresh;
+            try (Session s = dev.newSession()) {
+                fresh = dev.prefill(s, p);
+            }
+            int ring = 16 + 8 - 1;
+            int floor = p.length - ring + 16 - 1;
+            try (Session s = dev.newSession()) {
+                dev.prefill(s, p);
+                assertEquals(floor, s.truncationFloor());
+                int below = floor - 1;
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> s.truncate(below));
+                for (int to : new int[] {p.length, p.length - 1, floor}) {
+                    s.truncate(to);
+                    float[] l = to == p.length ? fresh : dev.prefill(s, java.util.Arrays.copyOfRange(p, to, p.length));
+                    assertTrue(maxDiff(fresh, l) < 1e-4, "truncated to " + to + ": " + maxDiff(fresh, l));
+                }
+            }
+            try (Session s = dev.newSession()) {
+                // within the ring every position can be gone back to
+                dev.prefill(s, java.util.Arrays.copyOf(p, 20));
+                assertEquals(0, s.truncationFloor());
+                s.truncate(3);
+                float[] l = dev.prefill(s, java.util.Arrays.copyOfRange(p, 3, p.length));
+                assertTrue(maxDiff(fresh, l) < 1e-4, "truncated to 3: " + maxDiff(fresh, l));
+            }
+        }
+    }
+
     static int argmax(float[] l) {
         int best = 0;
         for (int i = 1; i < l.length; i++) {
