@@ -41,7 +41,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * API's greedy answer), one holds a long scripted answer behind a gate (streamed halfway, then stopped), one
  * has an API key and a scripted engine (reasoning, tool calls, Markdown with code and with HTML that must not
  * become elements).
- * Needs Debian's {@code chromium} and {@code chromium-driver} ({@code .ci/run} installs them).
+ * Needs Debian's {@code chromium} and {@code chromium-driver} ({@code tools/reference/install.sh} installs them).
  */
 class ChatPageBrowserTest {
     static final int CTX = 512;

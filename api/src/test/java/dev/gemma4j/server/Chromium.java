@@ -19,7 +19,7 @@ public final class Chromium {
     /** A new headless browser; fails (never skips) when Chromium or its driver is missing. */
     public static ChromeDriver start() {
         assertTrue(Files.isExecutable(DRIVER) && Files.isExecutable(BROWSER), "the chat page tests need " + BROWSER
-            + " and " + DRIVER + ": apt-get install chromium chromium-driver (.ci/run does)");
+            + " and " + DRIVER + ": apt-get install chromium chromium-driver (tools/reference/install.sh does)");
         ChromeOptions options = new ChromeOptions();
         options.setBinary(BROWSER.toFile());
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
