@@ -50,6 +50,10 @@ final class MatMul {
     private final float[][] sourceX;
     private final int[] sourceOff;
     private final ActivationRounding[] rounding;
+    /** Per job: its activation rows after rounding, in the natural order (x/xOff may hold them in the tile order). */
+    private final float[][] plainX;
+    private final int[] plainOff;
+    private final boolean[] permuted;
     private float[] rounded = new float[0];
     private int roundedUsed;
     /** Per job: its activation row in the format's prepared form ({@link #prepared} at {@link #preparedOff}), or null. */
@@ -79,6 +83,9 @@ final class MatMul {
         sourceX = new float[maxJobs][];
         sourceOff = new int[maxJobs];
         rounding = new ActivationRounding[maxJobs];
+        plainX = new float[maxJobs][];
+        plainOff = new int[maxJobs];
+        permuted = new boolean[maxJobs];
         preparedX = new float[maxJobs][];
         preparedOff = new int[maxJobs];
     }
@@ -104,8 +111,8 @@ final class MatMul {
                 }
             }
             if (shared >= 0) {
-                xs = x[shared];
-                xOffset = xOff[shared];
+                xs = plainX[shared];
+                xOffset = plainOff[shared];
             } else {
                 int cols = m.cols();
                 ensureRounded(roundedUsed + rows * cols);
@@ -117,11 +124,40 @@ final class MatMul {
                 roundedUsed += rows * cols;
             }
         }
+        int ps = rows == 1 && !batchInvariant ? m.format().preparedSize(m.cols()) : 0;
+        plainX[j] = xs;
+        plainOff[j] = xOffset;
+        permuted[j] = false;
+        if (ps == 0 && (rows > 1 || batchInvariant) && m.format().tileOrdered()) {
+            // the tile path with a format that decodes its rows in an order of its own: the activation rows
+            // are put in that order once per job (shared by jobs with the same input and format)
+            int shared = -1;
+            for (int k = 0; k < j && shared < 0; k++) {
+                if (permuted[k] && plainX[k] == xs && plainOff[k] == xOffset && n[k] == rows && w[k].format() == m.format()
+                        && w[k].cols() == m.cols()) {
+                    shared = k;
+                }
+            }
+            permuted[j] = true;
+            if (shared >= 0) {
+                xs = x[shared];
+                xOffset = xOff[shared];
+            } else {
+                int cols = m.cols();
+                ensureRounded(roundedUsed + rows * cols);
+                float[] from = plainX[j];
+                for (int b = 0; b < rows; b++) {
+                    m.format().permuteTile(from, xOffset + b * cols, cols, rounded, roundedUsed + b * cols);
+                }
+                xs = rounded;
+                xOffset = roundedUsed;
+                roundedUsed += rows * cols;
+            }
+        }
         x[j] = xs;
         xOff[j] = xOffset;
         n[j] = rows;
         preparedX[j] = null;
-        int ps = rows == 1 && !batchInvariant ? m.format().preparedSize(m.cols()) : 0;
         if (ps > 0) {
             int shared = -1;
             for (int k = 0; k < j && shared < 0; k++) {
@@ -156,6 +192,9 @@ final class MatMul {
         for (int k = 0; k < jobs; k++) {
             if (x[k] == rounded) {
                 x[k] = bigger;
+            }
+            if (plainX[k] == rounded) {
+                plainX[k] = bigger;
             }
         }
         rounded = bigger;
@@ -205,6 +244,7 @@ final class MatMul {
                 y[j] = null;
                 sourceX[j] = null;
                 preparedX[j] = null;
+                plainX[j] = null;
             }
             jobs = 0;
             roundedUsed = 0;
@@ -281,10 +321,15 @@ final class MatMul {
         int ys0 = yOff[j];
         int yst = yStride[j];
         int xs0 = xOff[j];
+        boolean ordered = m.format().tileOrdered();
         for (int rb = r0; rb < r1; rb += TILE_BLOCK) {
             int t = Math.min(TILE_BLOCK, r1 - rb);
             for (int k = 0; k < t; k++) {
-                m.dequantizeRow(rb + k, tile, k * cols);
+                if (ordered) {
+                    m.dequantizeTileRow(rb + k, tile, k * cols);
+                } else {
+                    m.dequantizeRow(rb + k, tile, k * cols);
+                }
             }
             // activation rows outermost: a group of three stays in L1 while the block's tile rows stream by
             int quads = t & ~(TILE_ROWS - 1);
