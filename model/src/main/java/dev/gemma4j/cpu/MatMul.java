@@ -14,7 +14,9 @@ import jdk.incubator.vector.VectorSpecies;
  * One activation row (decoding): each weight row is dotted with it through its {@code TensorFormat}.
  * Several rows (a prefill chunk, the tokens routed to one expert, several sessions): each weight row is
  * decoded once, into a small per-worker tile, and dotted with every activation row, so the weights are
- * streamed once per batch rather than once per token.
+ * streamed once per batch rather than once per token. A format may decode its tile rows in an order of
+ * its own ({@link TensorFormat#tileOrdered}, Q6_K at 128/256 bits: the order its vector kernel unpacks
+ * cheaply); the job's activation rows are then put in the same order first.
  * <p>
  * With {@code batchInvariant} a single activation row goes through the tile path too, so that each row is
  * reduced in one order ({@link #dot1}'s) whether it is alone or one of many: the format's own dot kernel sums
