@@ -14,7 +14,9 @@ import jdk.incubator.vector.VectorSpecies;
  * One activation row (decoding): each weight row is dotted with it through its {@code TensorFormat}.
  * Several rows (a prefill chunk, the tokens routed to one expert, several sessions): each weight row is
  * decoded once, into a small per-worker tile, and dotted with every activation row, so the weights are
- * streamed once per batch rather than once per token.
+ * streamed once per batch rather than once per token. A format may decode its tile rows in an order of
+ * its own ({@link TensorFormat#tileOrdered}, Q6_K at 128/256 bits: the order its vector kernel unpacks
+ * cheaply); the job's activation rows are then put in the same order first.
  * <p>
  * With {@code batchInvariant} a single activation row goes through the tile path too, so that each row is
  * reduced in one order ({@link #dot1}'s) whether it is alone or one of many: the format's own dot kernel sums
@@ -30,6 +32,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class MatMul {
     private static final VectorSpecies<Float> F = VectorMath.F;
     static final int TILE_ROWS = 4;
+    /** Weight rows decoded into a worker's tile at a time (a multiple of {@link #TILE_ROWS}). */
+    static final int TILE_BLOCK = 16;
 
     private final WorkerPool pool;
     private final boolean batchInvariant;
@@ -48,6 +52,10 @@ final class MatMul {
     private final float[][] sourceX;
     private final int[] sourceOff;
     private final ActivationRounding[] rounding;
+    /** Per job: its activation rows after rounding, in the natural order (x/xOff may hold them in the tile order). */
+    private final float[][] plainX;
+    private final int[] plainOff;
+    private final boolean[] permuted;
     private float[] rounded = new float[0];
     private int roundedUsed;
     /** Per job: its activation row in the format's prepared form ({@link #prepared} at {@link #preparedOff}), or null. */
@@ -64,7 +72,7 @@ final class MatMul {
     MatMul(WorkerPool pool, int maxCols, int maxJobs, boolean batchInvariant) {
         this.pool = pool;
         this.batchInvariant = batchInvariant;
-        tiles = new float[pool.threads()][TILE_ROWS * maxCols];
+        tiles = new float[pool.threads()][TILE_BLOCK * maxCols];
         w = new Matrix[maxJobs];
         x = new float[maxJobs][];
         xOff = new int[maxJobs];
@@ -77,6 +85,9 @@ final class MatMul {
         sourceX = new float[maxJobs][];
         sourceOff = new int[maxJobs];
         rounding = new ActivationRounding[maxJobs];
+        plainX = new float[maxJobs][];
+        plainOff = new int[maxJobs];
+        permuted = new boolean[maxJobs];
         preparedX = new float[maxJobs][];
         preparedOff = new int[maxJobs];
     }
@@ -102,8 +113,8 @@ final class MatMul {
                 }
             }
             if (shared >= 0) {
-                xs = x[shared];
-                xOffset = xOff[shared];
+                xs = plainX[shared];
+                xOffset = plainOff[shared];
             } else {
                 int cols = m.cols();
                 ensureRounded(roundedUsed + rows * cols);
@@ -115,11 +126,40 @@ final class MatMul {
                 roundedUsed += rows * cols;
             }
         }
+        int ps = rows == 1 && !batchInvariant ? m.format().preparedSize(m.cols()) : 0;
+        plainX[j] = xs;
+        plainOff[j] = xOffset;
+        permuted[j] = false;
+        if (ps == 0 && (rows > 1 || batchInvariant) && m.format().tileOrdered()) {
+            // the tile path with a format that decodes its rows in an order of its own: the activation rows
+            // are put in that order once per job (shared by jobs with the same input and format)
+            int shared = -1;
+            for (int k = 0; k < j && shared < 0; k++) {
+                if (permuted[k] && plainX[k] == xs && plainOff[k] == xOffset && n[k] == rows && w[k].format() == m.format()
+                        && w[k].cols() == m.cols()) {
+                    shared = k;
+                }
+            }
+            permuted[j] = true;
+            if (shared >= 0) {
+                xs = x[shared];
+                xOffset = xOff[shared];
+            } else {
+                int cols = m.cols();
+                ensureRounded(roundedUsed + rows * cols);
+                float[] from = plainX[j];
+                for (int b = 0; b < rows; b++) {
+                    m.format().permuteTile(from, xOffset + b * cols, cols, rounded, roundedUsed + b * cols);
+                }
+                xs = rounded;
+                xOffset = roundedUsed;
+                roundedUsed += rows * cols;
+            }
+        }
         x[j] = xs;
         xOff[j] = xOffset;
         n[j] = rows;
         preparedX[j] = null;
-        int ps = rows == 1 && !batchInvariant ? m.format().preparedSize(m.cols()) : 0;
         if (ps > 0) {
             int shared = -1;
             for (int k = 0; k < j && shared < 0; k++) {
@@ -154,6 +194,9 @@ final class MatMul {
         for (int k = 0; k < jobs; k++) {
             if (x[k] == rounded) {
                 x[k] = bigger;
+            }
+            if (plainX[k] == rounded) {
+                plainX[k] = bigger;
             }
         }
         rounded = bigger;
@@ -203,6 +246,7 @@ final class MatMul {
                 y[j] = null;
                 sourceX[j] = null;
                 preparedX[j] = null;
+                plainX[j] = null;
             }
             jobs = 0;
             roundedUsed = 0;
@@ -275,95 +319,173 @@ final class MatMul {
             return;
         }
         float[] tile = tiles[worker];
-        for (int r = r0; r < r1; r += TILE_ROWS) {
-            int t = Math.min(TILE_ROWS, r1 - r);
+        int nj = n[j];
+        int ys0 = yOff[j];
+        int yst = yStride[j];
+        int xs0 = xOff[j];
+        boolean ordered = m.format().tileOrdered();
+        for (int rb = r0; rb < r1; rb += TILE_BLOCK) {
+            int t = Math.min(TILE_BLOCK, r1 - rb);
             for (int k = 0; k < t; k++) {
-                m.dequantizeRow(r + k, tile, k * cols);
-            }
-            int b = 0;
-            if (t == TILE_ROWS) {
-                for (; b + 4 <= n[j]; b += 4) {
-                    dot4x4(tile, cols, xs, xOff[j] + b * cols, ys, yOff[j] + b * yStride[j] + r, yStride[j]);
+                if (ordered) {
+                    m.dequantizeTileRow(rb + k, tile, k * cols);
+                } else {
+                    m.dequantizeRow(rb + k, tile, k * cols);
                 }
             }
-            for (; b < n[j]; b++) {
-                int xo = xOff[j] + b * cols;
-                int yo = yOff[j] + b * yStride[j] + r;
-                if (t == TILE_ROWS) {
-                    dot4(tile, cols, xs, xo, ys, yo);
-                } else {
-                    for (int k = 0; k < t; k++) {
-                        ys[yo + k] = dot1(tile, k * cols, cols, xs, xo);
-                    }
+            // activation rows outermost: a group of three stays in L1 while the block's tile rows stream by
+            int quads = t & ~(TILE_ROWS - 1);
+            int b = 0;
+            for (; b + 3 <= nj; b += 3) {
+                for (int q = 0; q < quads; q += TILE_ROWS) {
+                    dot4x3(tile, q * cols, cols, xs, xs0 + b * cols, ys, ys0 + b * yst + rb + q, yst);
+                }
+            }
+            if (b + 2 == nj) {
+                for (int q = 0; q < quads; q += TILE_ROWS) {
+                    dot4x2(tile, q * cols, cols, xs, xs0 + b * cols, ys, ys0 + b * yst + rb + q, yst);
+                }
+            } else if (b + 1 == nj) {
+                for (int q = 0; q < quads; q += TILE_ROWS) {
+                    dot4(tile, q * cols, cols, xs, xs0 + b * cols, ys, ys0 + b * yst + rb + q);
+                }
+            }
+            for (b = 0; b < nj; b++) {
+                int xo = xs0 + b * cols;
+                int yo = ys0 + b * yst + rb;
+                for (int k = quads; k < t; k++) {
+                    ys[yo + k] = dot1(tile, k * cols, cols, xs, xo);
                 }
             }
         }
     }
 
     /**
-     * Sixteen dot products: four tile rows with four consecutive activation rows (starting at {@code xo},
-     * {@code cols} apart), each loaded vector used four times. Every product is summed in the same order
-     * as {@link #dot1}'s, so the batch grouping never changes a result.
+     * Twelve dot products: four tile rows with three consecutive activation rows (starting at {@code xo},
+     * {@code cols} apart), each loaded tile vector used three times and each activation vector four times.
+     * Twelve accumulators, three activation vectors and one tile vector fill AVX2's sixteen vector registers
+     * exactly (a 4x4 block spilled there). Every product is summed in the same order as {@link #dot1}'s
+     * (one accumulator along the row, the fixed lane sum, then the scalar tail), so neither the batch grouping
+     * nor a row's place in a block changes a result.
      */
-    private static void dot4x4(float[] tile, int cols, float[] xs, int xo, float[] ys, int yo, int yStride) {
+    private static void dot4x3(float[] tile, int to, int cols, float[] xs, int xo, float[] ys, int yo, int yStride) {
         FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
         FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
         FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
         int upper = F.loopBound(cols);
         int i = 0;
         int x1 = xo + cols;
         int x2 = xo + 2 * cols;
-        int x3 = xo + 3 * cols;
+        int c0 = to;
+        int c1 = to + cols;
+        int c2 = to + 2 * cols;
+        int c3 = to + 3 * cols;
         for (; i < upper; i += F.length()) {
-            FloatVector w0 = FloatVector.fromArray(F, tile, i);
-            FloatVector w1 = FloatVector.fromArray(F, tile, cols + i);
-            FloatVector w2 = FloatVector.fromArray(F, tile, 2 * cols + i);
-            FloatVector w3 = FloatVector.fromArray(F, tile, 3 * cols + i);
-            FloatVector v = FloatVector.fromArray(F, xs, xo + i);
-            a00 = w0.fma(v, a00);
-            a01 = w1.fma(v, a01);
-            a02 = w2.fma(v, a02);
-            a03 = w3.fma(v, a03);
-            v = FloatVector.fromArray(F, xs, x1 + i);
-            a10 = w0.fma(v, a10);
-            a11 = w1.fma(v, a11);
-            a12 = w2.fma(v, a12);
-            a13 = w3.fma(v, a13);
-            v = FloatVector.fromArray(F, xs, x2 + i);
-            a20 = w0.fma(v, a20);
-            a21 = w1.fma(v, a21);
-            a22 = w2.fma(v, a22);
-            a23 = w3.fma(v, a23);
-            v = FloatVector.fromArray(F, xs, x3 + i);
-            a30 = w0.fma(v, a30);
-            a31 = w1.fma(v, a31);
-            a32 = w2.fma(v, a32);
-            a33 = w3.fma(v, a33);
+            FloatVector v0 = FloatVector.fromArray(F, xs, xo + i);
+            FloatVector v1 = FloatVector.fromArray(F, xs, x1 + i);
+            FloatVector v2 = FloatVector.fromArray(F, xs, x2 + i);
+            FloatVector w = FloatVector.fromArray(F, tile, c0 + i);
+            a00 = w.fma(v0, a00);
+            a10 = w.fma(v1, a10);
+            a20 = w.fma(v2, a20);
+            w = FloatVector.fromArray(F, tile, c1 + i);
+            a01 = w.fma(v0, a01);
+            a11 = w.fma(v1, a11);
+            a21 = w.fma(v2, a21);
+            w = FloatVector.fromArray(F, tile, c2 + i);
+            a02 = w.fma(v0, a02);
+            a12 = w.fma(v1, a12);
+            a22 = w.fma(v2, a22);
+            w = FloatVector.fromArray(F, tile, c3 + i);
+            a03 = w.fma(v0, a03);
+            a13 = w.fma(v1, a13);
+            a23 = w.fma(v2, a23);
         }
-        store4(a00, a01, a02, a03, tile, cols, xs, xo, i, ys, yo);
-        store4(a10, a11, a12, a13, tile, cols, xs, x1, i, ys, yo + yStride);
-        store4(a20, a21, a22, a23, tile, cols, xs, x2, i, ys, yo + 2 * yStride);
-        store4(a30, a31, a32, a33, tile, cols, xs, x3, i, ys, yo + 3 * yStride);
+        float s00 = VectorMath.sum(a00), s01 = VectorMath.sum(a01), s02 = VectorMath.sum(a02), s03 = VectorMath.sum(a03);
+        float s10 = VectorMath.sum(a10), s11 = VectorMath.sum(a11), s12 = VectorMath.sum(a12), s13 = VectorMath.sum(a13);
+        float s20 = VectorMath.sum(a20), s21 = VectorMath.sum(a21), s22 = VectorMath.sum(a22), s23 = VectorMath.sum(a23);
+        for (; i < cols; i++) {
+            float t0 = tile[c0 + i], t1 = tile[c1 + i], t2 = tile[c2 + i], t3 = tile[c3 + i];
+            float v0 = xs[xo + i], v1 = xs[x1 + i], v2 = xs[x2 + i];
+            s00 += t0 * v0;
+            s01 += t1 * v0;
+            s02 += t2 * v0;
+            s03 += t3 * v0;
+            s10 += t0 * v1;
+            s11 += t1 * v1;
+            s12 += t2 * v1;
+            s13 += t3 * v1;
+            s20 += t0 * v2;
+            s21 += t1 * v2;
+            s22 += t2 * v2;
+            s23 += t3 * v2;
+        }
+        ys[yo] = s00;
+        ys[yo + 1] = s01;
+        ys[yo + 2] = s02;
+        ys[yo + 3] = s03;
+        int o = yo + yStride;
+        ys[o] = s10;
+        ys[o + 1] = s11;
+        ys[o + 2] = s12;
+        ys[o + 3] = s13;
+        o += yStride;
+        ys[o] = s20;
+        ys[o + 1] = s21;
+        ys[o + 2] = s22;
+        ys[o + 3] = s23;
     }
 
-    private static void store4(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] tile, int cols,
-                               float[] xs, int xo, int from, float[] ys, int yo) {
-        float s0 = VectorMath.sum(a0);
-        float s1 = VectorMath.sum(a1);
-        float s2 = VectorMath.sum(a2);
-        float s3 = VectorMath.sum(a3);
-        for (int i = from; i < cols; i++) {
-            float xv = xs[xo + i];
-            s0 += tile[i] * xv;
-            s1 += tile[cols + i] * xv;
-            s2 += tile[2 * cols + i] * xv;
-            s3 += tile[3 * cols + i] * xv;
+    /** {@link #dot4x3} for two activation rows (the end of a batch), summed in the same order. */
+    private static void dot4x2(float[] tile, int to, int cols, float[] xs, int xo, float[] ys, int yo, int yStride) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
+        int upper = F.loopBound(cols);
+        int i = 0;
+        int x1 = xo + cols;
+        int c0 = to;
+        int c1 = to + cols;
+        int c2 = to + 2 * cols;
+        int c3 = to + 3 * cols;
+        for (; i < upper; i += F.length()) {
+            FloatVector v0 = FloatVector.fromArray(F, xs, xo + i);
+            FloatVector v1 = FloatVector.fromArray(F, xs, x1 + i);
+            FloatVector w = FloatVector.fromArray(F, tile, c0 + i);
+            a00 = w.fma(v0, a00);
+            a10 = w.fma(v1, a10);
+            w = FloatVector.fromArray(F, tile, c1 + i);
+            a01 = w.fma(v0, a01);
+            a11 = w.fma(v1, a11);
+            w = FloatVector.fromArray(F, tile, c2 + i);
+            a02 = w.fma(v0, a02);
+            a12 = w.fma(v1, a12);
+            w = FloatVector.fromArray(F, tile, c3 + i);
+            a03 = w.fma(v0, a03);
+            a13 = w.fma(v1, a13);
         }
-        ys[yo] = s0;
-        ys[yo + 1] = s1;
-        ys[yo + 2] = s2;
-        ys[yo + 3] = s3;
+        float s00 = VectorMath.sum(a00), s01 = VectorMath.sum(a01), s02 = VectorMath.sum(a02), s03 = VectorMath.sum(a03);
+        float s10 = VectorMath.sum(a10), s11 = VectorMath.sum(a11), s12 = VectorMath.sum(a12), s13 = VectorMath.sum(a13);
+        for (; i < cols; i++) {
+            float t0 = tile[c0 + i], t1 = tile[c1 + i], t2 = tile[c2 + i], t3 = tile[c3 + i];
+            float v0 = xs[xo + i], v1 = xs[x1 + i];
+            s00 += t0 * v0;
+            s01 += t1 * v0;
+            s02 += t2 * v0;
+            s03 += t3 * v0;
+            s10 += t0 * v1;
+            s11 += t1 * v1;
+            s12 += t2 * v1;
+            s13 += t3 * v1;
+        }
+        ys[yo] = s00;
+        ys[yo + 1] = s01;
+        ys[yo + 2] = s02;
+        ys[yo + 3] = s03;
+        int o = yo + yStride;
+        ys[o] = s10;
+        ys[o + 1] = s11;
+        ys[o + 2] = s12;
+        ys[o + 3] = s13;
     }
 
     /** One dot product summed in the same order as each of {@link #dot4}'s, so tiling never changes a result. */
@@ -382,19 +504,23 @@ final class MatMul {
     }
 
     /** Four dot products of consecutive tile rows with one activation row, sharing its loads. */
-    private static void dot4(float[] tile, int cols, float[] xs, int xo, float[] ys, int yo) {
+    private static void dot4(float[] tile, int to, int cols, float[] xs, int xo, float[] ys, int yo) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         FloatVector a2 = FloatVector.zero(F);
         FloatVector a3 = FloatVector.zero(F);
+        int c0 = to;
+        int c1 = to + cols;
+        int c2 = to + 2 * cols;
+        int c3 = to + 3 * cols;
         int upper = F.loopBound(cols);
         int i = 0;
         for (; i < upper; i += F.length()) {
             FloatVector xv = FloatVector.fromArray(F, xs, xo + i);
-            a0 = FloatVector.fromArray(F, tile, i).fma(xv, a0);
-            a1 = FloatVector.fromArray(F, tile, cols + i).fma(xv, a1);
-            a2 = FloatVector.fromArray(F, tile, 2 * cols + i).fma(xv, a2);
-            a3 = FloatVector.fromArray(F, tile, 3 * cols + i).fma(xv, a3);
+            a0 = FloatVector.fromArray(F, tile, c0 + i).fma(xv, a0);
+            a1 = FloatVector.fromArray(F, tile, c1 + i).fma(xv, a1);
+            a2 = FloatVector.fromArray(F, tile, c2 + i).fma(xv, a2);
+            a3 = FloatVector.fromArray(F, tile, c3 + i).fma(xv, a3);
         }
         float s0 = VectorMath.sum(a0);
         float s1 = VectorMath.sum(a1);
@@ -402,10 +528,10 @@ final class MatMul {
         float s3 = VectorMath.sum(a3);
         for (; i < cols; i++) {
             float xv = xs[xo + i];
-            s0 += tile[i] * xv;
-            s1 += tile[cols + i] * xv;
-            s2 += tile[2 * cols + i] * xv;
-            s3 += tile[3 * cols + i] * xv;
+            s0 += tile[c0 + i] * xv;
+            s1 += tile[c1 + i] * xv;
+            s2 += tile[c2 + i] * xv;
+            s3 += tile[c3 + i] * xv;
         }
         ys[yo] = s0;
         ys[yo + 1] = s1;

@@ -24,6 +24,11 @@ public record Matrix(String name, TensorFormat format, MemorySegment data, int c
         format.dequantize(data, row * rowBytes, dst, dstOffset, cols);
     }
 
+    /** Decodes row {@code row} into {@code dst[dstOffset ..]} in its format's tile order ({@link TensorFormat#dequantizeTile}). */
+    public void dequantizeTileRow(int row, float[] dst, int dstOffset) {
+        format.dequantizeTile(data, row * rowBytes, dst, dstOffset, cols);
+    }
+
     /** Rows {@code [from, from + count)} as a matrix of their own (an expert of a 3-D tensor, a half of gate_up). */
     public Matrix rowSlice(String sliceName, int from, int count) {
         return new Matrix(sliceName, format, data.asSlice(from * rowBytes, count * rowBytes), cols, count, rowBytes);

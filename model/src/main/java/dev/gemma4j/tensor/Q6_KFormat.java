@@ -140,6 +140,75 @@ final class Q6_KFormat implements TensorFormat {
         }
     }
 
+    @Override
+    public boolean tileOrdered() {
+        return PREPARED;
+    }
+
+    /** The order of the first 256 floats of each block of {@link #prepare} (without the group sums). */
+    @Override
+    public void permuteTile(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
+        if (!PREPARED) {
+            System.arraycopy(x, xOffset, dst, dstOffset, n);
+            return;
+        }
+        int vl = Simd.VL;
+        for (int blk = 0; blk < n / 256; blk++) {
+            int xb = xOffset + 256 * blk;
+            int t = dstOffset + 256 * blk;
+            for (int h = 0; h < 2; h++) {
+                for (int o = 0; o < 32; o += 4 * vl) {
+                    for (int b = 0; b < 4; b++) {
+                        for (int k = 0; k < 4; k++) {
+                            for (int i = 0; i < vl; i++) {
+                                dst[t++] = x[xb + 128 * h + 32 * k + o + 4 * i + b];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The values of {@link #dequantize} ((d·sc)·(q − 32)) in {@link #permuteTile}'s order: ql and qh loaded as
+     * VL int lanes as in {@link #dotPrepared}, each 6-bit value assembled by shifts and masks in int lanes.
+     */
+    @Override
+    public void dequantizeTile(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        Bits.checkRow(this, n);
+        if (!PREPARED) {
+            dequantize(src, offset, dst, dstOffset, n);
+            return;
+        }
+        for (int blk = 0; blk < n / 256; blk++) {
+            long p = offset + (long) blk * BLOCK;
+            float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 208));
+            for (int h = 0; h < 2; h++) {
+                long scales = src.get(Bits.LONG_LE, p + 192 + 8 * h);
+                for (int o = 0; o < 32; o += 4 * Simd.VL) {
+                    IntVector e = IntVector.fromMemorySegment(Simd.VI, src, p + 128 + 32 * h + o, Simd.LE);
+                    int t = dstOffset + 256 * blk + 128 * h + 4 * o;
+                    int g = o >> 4;
+                    for (int k = 0; k < 4; k++) {
+                        IntVector low = IntVector.fromMemorySegment(Simd.VI, src, p + 64 * h + 32 * (k & 1) + o, Simd.LE);
+                        // d·sc of the group of lanes 0..3 and, at 256 bits, of lanes 4..7 (the next group)
+                        float first = d * (byte) (scales >>> (16 * k + 8 * g));
+                        float second = Simd.VL == 8 ? d * (byte) (scales >>> (16 * k + 8)) : first;
+                        FloatVector sc = FloatVector.broadcast(Simd.V, first).blend(FloatVector.broadcast(Simd.V, second), UPPER4);
+                        for (int b = 0; b < 4; b++) {
+                            IntVector q = low.lanewise(VectorOperators.LSHR, 8 * b + 4 * (k >> 1)).lanewise(VectorOperators.AND, LOW4_I)
+                                    .lanewise(VectorOperators.OR, e.lanewise(VectorOperators.LSHR, 8 * b + 2 * k)
+                                            .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BITS45_I))
+                                    .lanewise(VectorOperators.SUB, OFFSET32_I);
+                            sc.mul((FloatVector) q.convertShape(VectorOperators.I2F, Simd.V, 0)).intoArray(dst, t + (4 * b + k) * Simd.VL);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /**
      * 128/256 bits, activations from {@link #prepare}: ql[l], ql[l+32] and qh[l] loaded as VL int lanes
      * ({@code 4·VL} bytes each); every byte b of a lane gives the four 6-bit values of elements l, l+32,

@@ -55,6 +55,28 @@ public interface TensorFormat {
         throw new UnsupportedOperationException(type() + " has no prepared activations");
     }
 
+    /**
+     * True if {@link #dequantizeTile} writes a row in an order of its own (a permutation within each block, the
+     * order in which this format's vector kernel unpacks it cheaply); activations dotted with such a row must
+     * first be put in the same order by {@link #permuteTile}. False: both are the natural order.
+     */
+    default boolean tileOrdered() {
+        return false;
+    }
+
+    /**
+     * Decodes {@code n} elements like {@link #dequantize} (the same values), in the tile order: batched products
+     * decode a weight row once and dot it with many activation rows, so the decoding's cost is what counts.
+     */
+    default void dequantizeTile(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        dequantize(src, offset, dst, dstOffset, n);
+    }
+
+    /** Copies {@code x[xOffset .. xOffset+n)} to {@code dst} at {@code dstOffset} in the tile order. */
+    default void permuteTile(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
+        System.arraycopy(x, xOffset, dst, dstOffset, n);
+    }
+
     /** True if {@link #quantize} is implemented. */
     default boolean canQuantize() {
         return false;

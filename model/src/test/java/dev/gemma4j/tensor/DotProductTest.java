@@ -1,5 +1,6 @@
 package dev.gemma4j.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -153,6 +154,24 @@ class DotProductTest {
                     float[] prepared = new float[ps + po];
                     f.prepare(x, xOffset, n, prepared, po);
                     assertEquals(ref, f.dotPrepared(s, rowOffset, prepared, po, n), tol, t + " prepared dot, n=" + n);
+                }
+                // the tile order: the same weights and activations, permuted alike (the same pairs meet)
+                float[] wt = new float[n + 2];
+                f.dequantizeTile(s, rowOffset, wt, 2, n);
+                float[] xt = new float[n + 1];
+                f.permuteTile(x, xOffset, n, xt, 1);
+                float[] wSorted = java.util.Arrays.copyOfRange(wt, 2, n + 2);
+                float[] wNatural = w.clone();
+                java.util.Arrays.sort(wSorted);
+                java.util.Arrays.sort(wNatural);
+                assertArrayEquals(wNatural, wSorted, t + " tile-order weights are a permutation of dequantize's, n=" + n);
+                double tileDot = 0;
+                for (int i = 0; i < n; i++) {
+                    tileDot += (double) wt[2 + i] * xt[1 + i];
+                }
+                assertEquals(ref, tileDot, 1e-9 * mag + 1e-30, t + " tile order pairs each weight with its activation, n=" + n);
+                if (!f.tileOrdered()) {
+                    assertArrayEquals(w, java.util.Arrays.copyOfRange(wt, 2, n + 2), t + " natural tile order, n=" + n);
                 }
             }
         }

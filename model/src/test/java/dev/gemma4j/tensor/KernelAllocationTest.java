@@ -12,7 +12,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Guard rail for the JIT: once compiled, a format's hot kernels ({@code dot}, {@code dotPrepared},
- * {@code dequantize}) allocate nothing. A Vector API kernel that C2 could not inline completely (its node
+ * {@code dequantize}, {@code dequantizeTile}) allocate nothing. A Vector API kernel that C2 could not inline completely (its node
  * budget, a polluted call-site profile: see {@link Simd}) keeps some vectors as heap objects, which shows as
  * allocation per call and a 3-7x slowdown; this catches it here rather than in a benchmark. Each kernel is
  * called in batches until a batch allocates nothing (the interpreter and C1 allocate, so warm-up takes a
@@ -51,6 +51,12 @@ class KernelAllocationTest {
                 f.dequantize(s, r * rowBytes, out, 0, n);
                 return out[r];
             });
+            if (f.tileOrdered()) {
+                check(t + " dequantizeTile", r -> {
+                    f.dequantizeTile(s, r * rowBytes, out, 0, n);
+                    return out[r];
+                });
+            }
             int ps = f.preparedSize(n);
             if (ps > 0) {
                 float[] px = new float[ps];
