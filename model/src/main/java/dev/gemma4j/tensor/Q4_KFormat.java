@@ -116,7 +116,8 @@ final class Q4_KFormat implements TensorFormat {
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
         return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
-                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+                : !Simd.VECTOR ? dotScalar(src, offset, x, xOffset, n)
+                : Simd.VP == 2 ? dot128(src, offset, x, xOffset, n) : dotGeneric(src, offset, x, xOffset, n);
     }
 
     /** At 128 and 256 bits: 256 reordered activations and 8 sub-block sums per block (see {@link #prepare}). */
@@ -267,6 +268,68 @@ final class Q4_KFormat implements TensorFormat {
                         xLo = xLo.add(xl);
                         xHi = xHi.add(xh);
                     }
+                }
+                // 6-bit scales and mins of sub-blocks 2c and 2c+1, unpacked in place: a call here (scale(),
+                // min()) is not always inlined, and a call makes C2 spill every live vector register
+                int s0;
+                int m0;
+                int s1;
+                int m1;
+                if (c < 2) {
+                    int sh = 16 * c;
+                    s0 = (int) (lo >>> sh) & 63;
+                    s1 = (int) (lo >>> (sh + 8)) & 63;
+                    m0 = (int) (lo >>> (sh + 32)) & 63;
+                    m1 = (int) (lo >>> (sh + 40)) & 63;
+                } else {
+                    int sh = 16 * c - 32;
+                    s0 = (hi >>> sh) & 15 | ((int) (lo >>> sh) & 0xC0) >> 2;
+                    s1 = (hi >>> (sh + 8)) & 15 | ((int) (lo >>> (sh + 8)) & 0xC0) >> 2;
+                    m0 = (hi >>> (sh + 4)) & 15 | ((int) (lo >>> (sh + 32)) & 0xC0) >> 2;
+                    m1 = (hi >>> (sh + 12)) & 15 | ((int) (lo >>> (sh + 40)) & 0xC0) >> 2;
+                }
+                acc = sLo.fma(FloatVector.broadcast(Simd.V, d * s0), acc);
+                acc = sHi.fma(FloatVector.broadcast(Simd.V, d * s1), acc);
+                accMin = xLo.fma(FloatVector.broadcast(Simd.V, dmin * m0), accMin);
+                accMin = xHi.fma(FloatVector.broadcast(Simd.V, dmin * m1), accMin);
+            }
+        }
+        return Simd.sum(acc.sub(accMin));
+    }
+
+    /**
+     * {@link #dotGeneric} at 128 bits (4 float lanes): each 4 bytes of nibbles read as one int and widened
+     * from their own vector, for the reason given at {@link Q5_0Format#dot128}.
+     */
+    static float dot128(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        FloatVector accMin = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int head = Bits.i32(src, p);
+            long lo = Bits.i64(src, p + 4);
+            int hi = Bits.i32(src, p + 12);
+            float d = Bits.halfOf(head, 0);
+            float dmin = Bits.halfOf(head, 1);
+            for (int c = 0; c < 4; c++) {
+                FloatVector sLo = FloatVector.zero(Simd.V);
+                FloatVector sHi = FloatVector.zero(Simd.V);
+                FloatVector xLo = FloatVector.zero(Simd.V);
+                FloatVector xHi = FloatVector.zero(Simd.V);
+                int xb = xOffset + 256 * b + 64 * c;
+                for (int o = 0; o < 32; o += Simd.VL) {
+                    IntVector qi = (IntVector) IntVector.broadcast(Simd.VI, src.get(Bits.INT_LE, p + 16 + 32 * c + o))
+                            .reinterpretAsBytes().convertShape(VectorOperators.B2I, Simd.VI, 0);
+                    FloatVector ql = (FloatVector) qi.lanewise(VectorOperators.AND, LOW4_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0);
+                    FloatVector qh = (FloatVector) qi.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0);
+                    FloatVector xl = FloatVector.fromArray(Simd.V, x, xb + o);
+                    FloatVector xh = FloatVector.fromArray(Simd.V, x, xb + o + 32);
+                    sLo = ql.fma(xl, sLo);
+                    sHi = qh.fma(xh, sHi);
+                    xLo = xLo.add(xl);
+                    xHi = xHi.add(xh);
                 }
                 // 6-bit scales and mins of sub-blocks 2c and 2c+1, unpacked in place: a call here (scale(),
                 // min()) is not always inlined, and a call makes C2 spill every live vector register

@@ -90,7 +90,41 @@ final class Q5_0Format implements TensorFormat {
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
         return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
-                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+                : !Simd.VECTOR ? dotScalar(src, offset, x, xOffset, n)
+                : Simd.VP == 2 ? dot128(src, offset, x, xOffset, n) : dotGeneric(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * {@link #dotGeneric} at 128 bits (4 float lanes): each 4 nibble bytes read as one int and widened from
+     * their own vector. Widening the upper half of an 8-byte vector ({@code convertShape(B2I, VI, 1)}) slices
+     * first, which C2 left boxed (48 bytes per call, KernelAllocationTest); a separate method keeps
+     * dotGeneric's bytecode, and so its compiled code at 256 bits, as it was.
+     */
+    static float dot128(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            int qh = src.get(Bits.INT_LE, p + 2);
+            FloatVector s0 = FloatVector.zero(Simd.V);
+            FloatVector s1 = FloatVector.zero(Simd.V);
+            for (int j = 0; j < 16; j += Simd.VL) {
+                IntVector qi = (IntVector) IntVector.broadcast(Simd.VI, src.get(Bits.INT_LE, p + 6 + j)).reinterpretAsBytes()
+                        .convertShape(VectorOperators.B2I, Simd.VI, 0);
+                IntVector hLo = IntVector.broadcast(Simd.VI, qh >>> j).lanewise(VectorOperators.LSHR, IOTA_I)
+                        .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BIT4_I);
+                IntVector hHi = IntVector.broadcast(Simd.VI, qh >>> (j + 16)).lanewise(VectorOperators.LSHR, IOTA_I)
+                        .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BIT4_I);
+                IntVector lo = qi.lanewise(VectorOperators.AND, LOW4_I).lanewise(VectorOperators.OR, hLo)
+                        .lanewise(VectorOperators.SUB, OFFSET16_I);
+                IntVector hi = qi.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                        .lanewise(VectorOperators.OR, hHi).lanewise(VectorOperators.SUB, OFFSET16_I);
+                s0 = ((FloatVector) lo.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j), s0);
+                s1 = ((FloatVector) hi.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j + 16), s1);
+            }
+            acc = s0.add(s1).fma(FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p))), acc);
+        }
+        return Simd.sum(acc);
     }
 
     /**

@@ -92,7 +92,43 @@ final class Q6_KFormat implements TensorFormat {
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
         return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
-                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+                : !Simd.VECTOR ? dotScalar(src, offset, x, xOffset, n)
+                : Simd.VP == 2 ? dot128(src, offset, x, xOffset, n) : dotGeneric(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * {@link #dotGeneric} at 128 bits (4 float lanes): each 4 low-bit and 4 high-bit bytes read as one int
+     * and widened from their own vector, for the reason given at {@link Q5_0Format#dot128}.
+     */
+    static float dot128(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 208));
+            for (int h = 0; h < 2; h++) {
+                long scales = src.get(Bits.LONG_LE, p + 192 + 8 * h);
+                for (int k = 0; k < 4; k++) {
+                    for (int g = 0; g < 2; g++) {
+                        FloatVector sum = FloatVector.zero(Simd.V);
+                        for (int o = 16 * g; o < 16 * g + 16; o += Simd.VL) {
+                            IntVector li = (IntVector) IntVector.broadcast(Simd.VI, src.get(Bits.INT_LE, p + 64 * h + 32 * (k & 1) + o))
+                                    .reinterpretAsBytes().convertShape(VectorOperators.B2I, Simd.VI, 0);
+                            IntVector hi = (IntVector) IntVector.broadcast(Simd.VI, src.get(Bits.INT_LE, p + 128 + 32 * h + o))
+                                    .reinterpretAsBytes().convertShape(VectorOperators.B2I, Simd.VI, 0);
+                            IntVector q = li.lanewise(VectorOperators.LSHR, 4 * (k >> 1)).lanewise(VectorOperators.AND, LOW4_I)
+                                    .lanewise(VectorOperators.OR, hi.lanewise(VectorOperators.LSHL, 4)
+                                            .lanewise(VectorOperators.LSHR, 2 * k).lanewise(VectorOperators.AND, BITS45_I))
+                                    .lanewise(VectorOperators.SUB, OFFSET32_I);
+                            sum = ((FloatVector) q.convertShape(VectorOperators.I2F, Simd.V, 0))
+                                    .fma(FloatVector.fromArray(Simd.V, x, xOffset + 256 * b + 128 * h + 32 * k + o), sum);
+                        }
+                        // signed scale byte 2k+g of this half
+                        acc = sum.fma(FloatVector.broadcast(Simd.V, d * (byte) (scales >>> (16 * k + 8 * g))), acc);
+                    }
+                }
+            }
+        }
+        return Simd.sum(acc);
     }
 
     /** At 128 and 256 bits: 256 reordered activations and 16 group sums per block (see {@link #prepare}). */
