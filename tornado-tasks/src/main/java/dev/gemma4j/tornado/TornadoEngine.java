@@ -3,7 +3,6 @@ package dev.gemma4j.tornado;
 import dev.gemma4j.engine.ContextOverflowException;
 import dev.gemma4j.engine.Engine;
 import dev.gemma4j.engine.EngineOptions;
-import dev.gemma4j.engine.KvCacheType;
 import dev.gemma4j.engine.Session;
 import dev.gemma4j.engine.SlidingRings;
 import dev.gemma4j.gguf.GgufFile;
@@ -21,9 +20,9 @@ import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 
 /**
  * The TornadoVM backend: the forward pass of {@link ForwardPlan} on one device (OpenCL, PTX or SPIR-V),
- * weights uploaded once in their stored format, KV caches on the device, the TaskGraph and execution plan
- * built once and reused for every step. Rows of a step are a prefill chunk of one session or one token of
- * each of several sessions; a step of {@code n} rows is one {@code execute()}, and a decoded token of one
+ * weights uploaded once in their stored format, KV caches on the device (f32, or f16 with {@code --kv-cache
+ * f16}), the TaskGraph and execution plan built once and reused for every step. Rows of a step are a prefill
+ * chunk of one session or one token of each of several sessions; a step of {@code n} rows is one {@code execute()}, and a decoded token of one
  * session is one {@code execute()} of {@link #launchesPerStep()} kernel launches.
  */
 public final class TornadoEngine implements Engine {
@@ -62,11 +61,6 @@ public final class TornadoEngine implements Engine {
     }
 
     private TornadoEngine(GgufFile gguf, EngineOptions options, Tuning tuning, String deviceSpec, Map<String, String> settings) {
-        if (options.kvCacheType() != KvCacheType.F32) {
-            // refused rather than ignored: the device KV cache is f32 (its kernels have no f16 store yet)
-            throw new IllegalArgumentException("the TornadoVM backend keeps its KV cache in f32; --kv-cache "
-                + options.kvCacheType().name().toLowerCase(java.util.Locale.ROOT) + " is supported by --profile cpu only");
-        }
         this.cfg = Gemma4Config.read(gguf);
         this.options = options;
         this.tun = tuning;
@@ -76,7 +70,7 @@ public final class TornadoEngine implements Engine {
         checkMemory(gguf);
         DeviceModel dm = DeviceModel.upload(cfg, weights);
         this.headName = dm.outputHead.name();
-        this.fp = new ForwardPlan(cfg, dm, tun, options.contextLength());
+        this.fp = new ForwardPlan(cfg, dm, tun, options.contextLength(), options.kvCacheType());
         ImmutableTaskGraph[] itgs = new ImmutableTaskGraph[fp.graphs.size()];
         for (int i = 0; i < itgs.length; i++) {
             itgs[i] = fp.graphs.get(i).snapshot();
@@ -114,16 +108,16 @@ public final class TornadoEngine implements Engine {
     /** Device bytes the model needs with these options: weights as stored, KV caches and activations. */
     public static long requiredBytes(GgufFile gguf, EngineOptions options, Map<String, String> settings) {
         Gemma4Config c = Gemma4Config.read(gguf);
-        return DeviceModel.weightBytes(gguf) + ForwardPlan.estimateBytes(c, Tuning.from(settings), options.contextLength());
+        return DeviceModel.weightBytes(gguf) + ForwardPlan.estimateBytes(c, Tuning.from(settings), options.contextLength(), options.kvCacheType());
     }
 
     private void checkMemory(GgufFile gguf) {
-        long need = DeviceModel.weightBytes(gguf) + ForwardPlan.estimateBytes(cfg, tun, options.contextLength());
+        long need = DeviceModel.weightBytes(gguf) + ForwardPlan.estimateBytes(cfg, tun, options.contextLength(), options.kvCacheType());
         long have = device.getMaxGlobalMemory();
         long limit = parseSize(System.getProperty("tornado.device.memory", "4GB"));
         if (need > have) {
             throw new IllegalStateException(String.format("the model needs %.2f GiB of device memory, %s has %.2f GiB; use a smaller quantization,"
-                + " a shorter --context (now %d) or fewer tornado.sessions (now %d)", gib(need), device.getDeviceName(), gib(have),
+                + " a shorter --context (now %d), --kv-cache f16 or fewer tornado.sessions (now %d)", gib(need), device.getDeviceName(), gib(have),
                 options.contextLength(), tun.sessions()));
         }
         if (need > limit) {

@@ -41,10 +41,12 @@ class TornadoBenchmark {
         Gemma4Config cfg = new Gemma4Config(c.width(), c.contextLength(), c.slidingWindow(), 1e-6f, c.experts(), 30f, c.vocab(), layers);
         for (SynthType t : new SynthType[] {SynthType.Q4_K_M, SynthType.Q6_K, SynthType.Q8_0, SynthType.MXFP4_MOE, SynthType.BF16}) {
             long weights = SynthModel.plan(c, t, 1).tensorBytes();
-            for (int[] v : new int[][] {{4096, 1}, {4096, 4}, {32768, 4}}) {
-                long rest = ForwardPlan.estimateBytes(cfg, new Tuning(8, v[1], 128, 256, 128, 256, true), v[0]);
-                System.out.printf("BENCH full %-9s weights %6.2f GiB + KV/activations %5.2f GiB (context %d, %d sessions) = %6.2f GiB%n",
-                    t, weights / 1073741824.0, rest / 1073741824.0, v[0], v[1], (weights + rest) / 1073741824.0);
+            for (int[] v : new int[][] {{4096, 1}, {4096, 4}, {32768, 4}, {131072, 1}}) {
+                for (KvCacheType kv : KvCacheType.values()) {
+                    long rest = ForwardPlan.estimateBytes(cfg, new Tuning(8, v[1], 128, 256, 128, 256, true), v[0], kv);
+                    System.out.printf("BENCH full %-9s weights %6.2f GiB + KV/activations %5.2f GiB (context %d, %d sessions, %s KV) = %6.2f GiB%n",
+                        t, weights / 1073741824.0, rest / 1073741824.0, v[0], v[1], kv, (weights + rest) / 1073741824.0);
+                }
             }
         }
     }
