@@ -20,7 +20,8 @@ import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
 /**
  * The Gemma 4 forward pass as a chain of TaskGraphs in one execution plan (head: embedding; one graph per
  * decoder layer; tail: final norm, LM head, soft-cap and greedy argmax), for a batch of up to {@code B} rows
- * (a prefill chunk, or one row per session of a decoding step), so one decoded token is one {@code execute()}.
+ * (a prefill chunk, or one row per session of a decoding step), so one decoded token is one pass over the
+ * chain (one {@code execute()} per graph), the residual stream staying on the device throughout.
  * <p>
  * {@link #layer} is the single description of a decoder layer (spec §3.3); the tasks carry the model's
  * names (attnNorm, qkv, qkNormRope, kvStore, attention, attnOut, ffnNorm, denseGateUp, router, topK,
@@ -29,10 +30,11 @@ import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
  * calls for; nothing in the layer depends on the quantization type or on prefill versus decode.
  * <p>
  * Buffers: the residual and every intermediate are sized once for B rows and the widest layer and shared
- * by all layers; each layer has its own K and V caches ({@code sessions × capacity} rows; sliding
- * layers keep a ring of {@code window + B − 1} positions), f32 or, with {@code --kv-cache f16}, IEEE half
- * bits in a ShortArray (rounded as the CPU engine's f16 cache rounds them). Per-step values (token ids, positions, session
- * slots, live row count, RoPE cos/sin computed on the host) are small device arrays copied every execution.
+ * by all layers; each layer has its own K and V caches ({@code sessions × capacity} rows; sliding layers
+ * keep a ring of {@code window + B − 1} positions), f32 or, with {@code --kv-cache f16}, IEEE half bits in
+ * a ShortArray (rounded as the CPU engine's f16 cache rounds them). Per-step values (token ids, positions,
+ * session slots, live row count, RoPE cos/sin computed on the host) are small device arrays copied every
+ * execution.
  */
 final class ForwardPlan {
     final Gemma4Config cfg;
@@ -255,27 +257,32 @@ final class ForwardPlan {
 
     /**
      * Starts the next graph. TornadoVM keeps a graph's schedule in a fixed 8 KB buffer (about 4 layers of
-     * tasks), so the model is a chain of graphs in one execution plan, all run by one execute(). Each graph
-     * has its own device copies of the scratch buffers it uses (allocated once); the residual stream
-     * {@code h} (B × D floats) and the per-step inputs are copied in and out of each graph every execution.
-     * TODO: chain h with persistOnDevice/consumeFromDevice instead (tried here: consuming from the head graph
-     * buffers it does not use itself hung TornadoVM's graph scheduler; consuming only used ones gave wrong
-     * results from the second execution on). Only objects a graph declares are kept between executions.
+     * tasks), so the model is a chain of graphs in one execution plan. Each graph has its own device copies
+     * of the scratch buffers it uses (allocated once) and copies the per-step inputs in every execution. The
+     * residual stream {@code h} (B × D floats) never leaves the device: the head graph owns its buffer
+     * ({@code persistOnDevice}) and every later graph takes it over from the graph before it
+     * ({@code consumeFromDevice}). TornadoVM 5.2 resolves that hand-over against the last executed graph, and
+     * a single {@code execute()} of the whole plan records the tail as "last executed" for every graph, so from
+     * the second execution on each graph took the tail's stale buffer (the wrong results of an earlier try):
+     * {@link TornadoEngine} therefore runs the graphs one at a time ({@code withGraph(i).execute()}).
+     * Only objects a graph declares are kept between executions.
      */
     private void beginGraph(String name, Runnable body) {
         endGraph();
+        String previous = graphName;
         graphName = name;
         newGraphRounding();
         graph = new TaskGraph(name);
         resident.clear();
         roundedInGroup.clear();
         // TornadoVM keeps (and copies) only what a graph declares: every graph declares the per-step inputs
-        // and the residual stream h (copied in every execution), and the scratch buffers (allocated once)
-        List<Object> every = new ArrayList<>(List.of(stepInputs()));
-        if (!name.equals("head")) {
-            every.add(h);
+        // (copied in every execution) and the scratch buffers (allocated once); h is handed over on the device
+        graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, stepInputs());
+        if (previous != null) {
+            // the residual stream stays on the device: this graph uses the previous graph's buffer (taken over
+            // when the graphs run one at a time, see TornadoEngine.step)
+            graph.consumeFromDevice(previous, h);
         }
-        graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, every.toArray());
         for (Object o : shared.keySet()) {
             if (o != h) {
                 resident.put(o, Boolean.TRUE);
@@ -296,11 +303,13 @@ final class ForwardPlan {
         if (!resident.isEmpty()) {
             graph.persistOnDevice(resident.keySet().toArray());
         }
+        if (graphName.equals("head")) {
+            // the head owns the residual stream's device buffer; the graphs after it only consume it (a graph that
+            // also persisted it would free the shared buffer again when the plan is closed)
+            graph.persistOnDevice(h);
+        }
         if (graphName.equals("tail")) {
             graph.transferToHost(DataTransferMode.EVERY_EXECUTION, logits, argmax);
-        } else {
-            // the residual stream goes to the next graph through the host (see the class comment)
-            graph.transferToHost(DataTransferMode.EVERY_EXECUTION, h);
         }
         graphs.add(graph);
         graph = null;
@@ -592,7 +601,7 @@ final class ForwardPlan {
         }
     }
 
-    /** Kernel launches per execute() (one per task). */
+    /** Kernel launches per step (one per task). */
     int launchesPerStep() {
         return taskNames.size();
     }

@@ -36,6 +36,29 @@ class F16KvConversionTest {
         }
     }
 
+    /**
+     * The same two methods run as plain Java over every 97th float bit pattern (44 million values, all
+     * exponents and signs; all 2^32 agree too, but take a minute): what TornadoVM compiles is this code.
+     */
+    @Test
+    void theConversionsAgreeWithJavaOnTheHost() {
+        FloatArray pow2 = Formats.pow2Table();
+        for (long i = 0; i <= 0xFFFFFFFFL; i += 97) {
+            float x = Float.intBitsToFloat((int) i);
+            int got = Formats.toF16(x);
+            if (Float.isNaN(x)) {
+                assertEquals(0x7E00, got, "NaN 0x" + Long.toHexString(i));
+            } else if ((Float.floatToFloat16(x) & 0xFFFF) != got) {
+                assertEquals(Float.floatToFloat16(x) & 0xFFFF, got, "0x" + Long.toHexString(i) + " = " + x);
+            }
+        }
+        for (int h = 0; h < 65536; h++) {
+            float want = Float.float16ToFloat((short) h);
+            float got = Formats.fromF16((short) h, pow2);
+            assertTrue(Float.isNaN(want) ? Float.isNaN(got) : Float.floatToRawIntBits(want) == Float.floatToRawIntBits(got), "code 0x" + Integer.toHexString(h));
+        }
+    }
+
     static List<Float> values() {
         List<Float> v = new ArrayList<>();
         float[] edges = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, 1e-40f, -1e-39f,

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Measurements for the closing note, not a test: decode time per token, kernel launches and execute()
- * calls per token, and device kernel time per task kind (TornadoVM's profiler) on a synth model.
+ * Measurements for the closing note, not a test: decode time per token, kernel launches and steps
+ * per token, and device kernel time per task kind (TornadoVM's profiler) on a synth model.
  * Run with {@code -Dtornado.bench=true [-Dtornado.bench.preset=tiny|small] [-Dtornado.bench.type=Q4_K_M]}.
  */
 @EnabledIfSystemProperty(named = "tornado.bench", matches = "true")
@@ -78,15 +78,17 @@ class TornadoBenchmark {
             }
             long t3 = System.nanoTime();
             System.out.printf("BENCH %s %s on %s: first prefill (compiles) %.1f s; decode %.1f ms/token over %d tokens;"
-                    + " %d kernel launches and %d execute() per decoded token%n", preset, type, dev.deviceName(), (t1 - t0) / 1e9,
+                    + " %d kernel launches and %d steps (one execute() per graph) per decoded token%n", preset, type, dev.deviceName(), (t1 - t0) / 1e9,
                 (t3 - t2) / 1e6 / n, n, dev.launchesPerStep(), (dev.executions() - e0) / n);
             dev.enableProfiler();
             Map<String, long[]> byKind = new TreeMap<>();
             long kernel = 0;
+            long bytes = 0;
             int runs = 8;
             for (int i = 0; i < runs; i++) {
                 dev.decode(s, dev.lastArgmax(0), l);
                 kernel += dev.lastKernelNanos();
+                bytes += dev.lastBytesTransferred();
                 Matcher m = Pattern.compile("\"(?:head|tail|layer\\d+)\\.([^\"]+)\"\\s*:\\s*\\{[^}]*?\"TASK_KERNEL_TIME\"\\s*:\\s*\"(\\d+)\"")
                     .matcher(dev.lastProfile());
                 while (m.find()) {
@@ -96,7 +98,8 @@ class TornadoBenchmark {
                     acc[1]++;
                 }
             }
-            System.out.printf("BENCH device kernel time %.2f ms/token (profiler on)%n", kernel / 1e6 / runs);
+            System.out.printf("BENCH device kernel time %.2f ms/token, %d bytes copied host<->device per token (profiler on)%n", kernel / 1e6 / runs,
+                bytes / runs);
             for (var e : byKind.entrySet()) {
                 System.out.printf("BENCH   %-28s %8.3f ms/token (%d launches/token)%n", e.getKey(), e.getValue()[0] / 1e6 / runs, e.getValue()[1] / runs);
             }

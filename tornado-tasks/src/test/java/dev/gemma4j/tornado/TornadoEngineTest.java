@@ -150,7 +150,7 @@ class TornadoEngineTest {
             float[] cl = cpu.prefill(cs, prompt);
             float[] dl = dev.prefill(ds, prompt);
             double first = maxDiff(cl, dl);
-            System.out.printf("%s %s KV: prefill max |Δlogit| %.3g (%d launches per execute())%n", type, kv, first, dev.launchesPerStep());
+            System.out.printf("%s %s KV: prefill max |Δlogit| %.3g (%d launches per step)%n", type, kv, first, dev.launchesPerStep());
             assertTrue(first < logitTolerance, type + ": logits after the prompt differ by " + first);
             // 32 greedy steps; where the engines' greedy tokens part, the CPU's top two must be a near-tie,
             // and both engines then continue with the CPU's token so the rest of the run is still compared
@@ -175,11 +175,12 @@ class TornadoEngineTest {
         }
     }
 
-    /** Several sessions decoded in one step give what each gives alone (rows are independent on the device). */
-    @Test
-    void sessionsDecodedTogetherEqualEachAlone() throws Exception {
+    /** Several sessions decoded in one step give what each gives alone (rows are independent on the device), with either cache. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(KvCacheType.class)
+    void sessionsDecodedTogetherEqualEachAlone(KvCacheType kv) throws Exception {
         Path file = model(SynthType.Q4_K_M, false, "SSF");
-        try (GgufFile gguf = GgufFile.open(file); TornadoEngine dev = new TornadoEngine(gguf, options(), tuning(), null)) {
+        try (GgufFile gguf = GgufFile.open(file); TornadoEngine dev = new TornadoEngine(gguf, options(kv), tuning(), null)) {
             int vocab = dev.config().vocabSize();
             int n = 3;
             int[][] prompts = new int[n][];
@@ -219,7 +220,7 @@ class TornadoEngineTest {
                 }
                 dev.decode(List.of(ss), next, logits);
             }
-            assertEquals(steps, dev.executions() - before, "one execute() per step for all sessions");
+            assertEquals(steps, dev.executions() - before, "one step (one pass over the graphs) for all sessions");
             for (int i = 0; i < n; i++) {
                 assertArrayEquals(alone[i], together[i], "session " + i);
                 assertTrue(maxDiff(aloneLast[i], logits[i]) < 1e-4, "session " + i + " logits");
