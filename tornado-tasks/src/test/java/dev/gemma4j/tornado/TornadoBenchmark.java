@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Measurements for the closing note, not a test: decode time per token, kernel launches and steps
  * per token, and device kernel time per task kind (TornadoVM's profiler) on a synth model.
- * Run with {@code -Dtornado.bench=true [-Dtornado.bench.preset=tiny|small] [-Dtornado.bench.type=Q4_K_M]}.
+ * Run with {@code -Dtornado.bench=true [-Dtornado.bench.preset=tiny|small] [-Dtornado.bench.type=Q4_K_M]
+ * [-Dtornado.bench.kv=f32|f16]}.
  */
 @EnabledIfSystemProperty(named = "tornado.bench", matches = "true")
 class TornadoBenchmark {
@@ -57,7 +58,8 @@ class TornadoBenchmark {
         SynthType type = SynthType.parse(System.getProperty("tornado.bench.type", "Q4_K_M"));
         Path file = dir.resolve(preset + "-" + type + ".gguf");
         SynthModel.write(SynthModel.plan(SynthConfig.preset(preset), type, 1), file, 2);
-        EngineOptions opt = new EngineOptions(512, KvCacheType.F32, 2, 8);
+        KvCacheType kv = KvCacheType.valueOf(System.getProperty("tornado.bench.kv", "f32").toUpperCase(java.util.Locale.ROOT));
+        EngineOptions opt = new EngineOptions(512, kv, 2, 8);
         try (GgufFile gguf = GgufFile.open(file);
              TornadoEngine dev = new TornadoEngine(gguf, opt, new Tuning(1, 1, 64, 256, 64, 128, true), null)) {
             int vocab = dev.config().vocabSize();
@@ -72,14 +74,17 @@ class TornadoBenchmark {
             long t1 = System.nanoTime();
             int n = 32;
             long e0 = dev.executions();
+            var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            long c2 = os.getProcessCpuTime();
             long t2 = System.nanoTime();
             for (int i = 0; i < n; i++) {
                 dev.decode(s, dev.lastArgmax(0), l);
             }
             long t3 = System.nanoTime();
-            System.out.printf("BENCH %s %s on %s: first prefill (compiles) %.1f s; decode %.1f ms/token over %d tokens;"
-                    + " %d kernel launches and %d steps (one execute() per graph) per decoded token%n", preset, type, dev.deviceName(), (t1 - t0) / 1e9,
-                (t3 - t2) / 1e6 / n, n, dev.launchesPerStep(), (dev.executions() - e0) / n);
+            long c3 = os.getProcessCpuTime();
+            System.out.printf("BENCH %s %s %s KV on %s: first prefill (compiles) %.1f s; decode %.1f ms/token (process CPU %.1f ms/token)"
+                    + " over %d tokens; %d kernel launches and %d steps per decoded token%n", preset, type, kv, dev.deviceName(), (t1 - t0) / 1e9,
+                (t3 - t2) / 1e6 / n, (c3 - c2) / 1e6 / n, n, dev.launchesPerStep(), (dev.executions() - e0) / n);
             dev.enableProfiler();
             Map<String, long[]> byKind = new TreeMap<>();
             long kernel = 0;
