@@ -72,8 +72,9 @@ final class ForwardPlan {
     private final FloatArray k;
     private final FloatArray v;
     private final FloatArray att;
-    /** split attention's partial results (f32 cache); the scores and then the weights of every visible position (f16 cache). */
+    /** Split attention's partial results (f32 cache only). */
     private final FloatArray partial;
+    /** The score, then the f16-rounded weight, of every visible position per row and head (f16 cache only). */
     private final FloatArray scores;
     private final FloatArray proj;
     private final FloatArray gate;
