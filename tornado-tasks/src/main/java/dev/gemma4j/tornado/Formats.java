@@ -55,6 +55,59 @@ final class Formats {
         return (h >> 15) != 0 ? -v : v;
     }
 
+    /**
+     * The IEEE half bits of {@code x} (0..0xFFFF), rounded to nearest even exactly as {@code Float.floatToFloat16}:
+     * ±0, subnormals, overflow to ±∞ at 65520 and above, ties to even. TornadoVM 5.2 cannot reinterpret a
+     * float's bits on any backend (its {@code emitReinterpret} is unimplemented), so this works on the value:
+     * the exponent is found by halving, the scaling by a power of two is exact, and {@code (t + 2^23) − 2^23}
+     * rounds {@code t < 2^23} to an integer, half to even. A NaN becomes the quiet NaN 0x7E00 (its payload and
+     * sign cannot be read without the bits; Java keeps them, a NaN either way).
+     */
+    static int toF16(float x) {
+        int bits;
+        if (x != x) {
+            bits = 0x7E00;
+        } else {
+            // the sign of −0 shows only in 1/x (one comparison: TornadoVM 5.2's OpenCL code generator printed
+            // "x < 0 || (x == 0 && 1/x < 0)" with a wrongly negated second term)
+            float signed = x == 0f ? 1f / x : x;
+            int sign = signed < 0f ? 0x8000 : 0;
+            float a = Math.abs(x);
+            if (a >= 65520f) {
+                bits = sign | 0x7C00;
+            } else {
+                // e = max(floor(log2 a), −14) and scale = 2^(10 − e): a·scale is the significand in units of the
+                // last place, [1024, 2048) for normal halves, [0, 1024) for subnormal ones (exponent field 0)
+                int e = 15;
+                float p = 32768f;
+                float scale = 0.03125f;
+                while (e > -14 && a < p) {
+                    p *= 0.5f;
+                    scale *= 2f;
+                    e--;
+                }
+                float t = a * scale;
+                float r = (t + 8388608f) - 8388608f;
+                // a carry out of the significand (r = 2048, or 1024 from a subnormal) lands in the exponent field
+                bits = sign | (((e + 14) << 10) + (int) r);
+            }
+        }
+        return bits;
+    }
+
+    /** The value of IEEE half bits {@code h} (the low 16 bits; a short's sign extension is ignored), exactly. */
+    static float fromF16(int h, FloatArray pow2) {
+        int e = (h >> 10) & 0x1F;
+        int m = h & 0x3FF;
+        float mant = e == 0 ? m : 1024 + m;
+        int idx = e == 31 ? POW2_INF : (e == 0 ? 1 : e) - 25 + POW2_ZERO;
+        float v = mant * pow2.get(idx);
+        if (e == 31 && m != 0) {
+            v = v - v; // ∞ − ∞: a NaN code decodes to a NaN, not ∞
+        }
+        return ((h >> 15) & 1) != 0 ? -v : v;
+    }
+
     /** bf16 at byte {@code p}: the upper half of an f32. */
     static float bf16(ByteArray w, int p, FloatArray pow2) {
         int h = (ub(w.get(p + 1)) << 8) | ub(w.get(p));

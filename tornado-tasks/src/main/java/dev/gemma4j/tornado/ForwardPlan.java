@@ -1,5 +1,6 @@
 package dev.gemma4j.tornado;
 
+import dev.gemma4j.engine.KvCacheType;
 import dev.gemma4j.model.Gemma4Config;
 import dev.gemma4j.model.Gemma4Config.LayerConfig;
 import dev.gemma4j.model.Gemma4Math;
@@ -14,11 +15,13 @@ import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
 
 /**
  * The Gemma 4 forward pass as a chain of TaskGraphs in one execution plan (head: embedding; one graph per
  * decoder layer; tail: final norm, LM head, soft-cap and greedy argmax), for a batch of up to {@code B} rows
- * (a prefill chunk, or one row per session of a decoding step), so one decoded token is one {@code execute()}.
+ * (a prefill chunk, or one row per session of a decoding step), so one decoded token is one pass over the
+ * chain (one {@code execute()} per graph), the residual stream staying on the device throughout.
  * <p>
  * {@link #layer} is the single description of a decoder layer (spec §3.3); the tasks carry the model's
  * names (attnNorm, qkv, qkNormRope, kvStore, attention, attnOut, ffnNorm, denseGateUp, router, topK,
@@ -27,9 +30,11 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * calls for; nothing in the layer depends on the quantization type or on prefill versus decode.
  * <p>
  * Buffers: the residual and every intermediate are sized once for B rows and the widest layer and shared
- * by all layers; each layer has its own K and V caches (f32, {@code sessions × capacity} rows; sliding
- * layers keep a ring of {@code window + B − 1} positions). Per-step values (token ids, positions, session
- * slots, live row count, RoPE cos/sin computed on the host) are small device arrays copied every execution.
+ * by all layers; each layer has its own K and V caches ({@code sessions × capacity} rows; sliding layers
+ * keep a ring of {@code window + B − 1} positions), f32 or, with {@code --kv-cache f16}, IEEE half bits in
+ * a ShortArray (rounded as the CPU engine's f16 cache rounds them). Per-step values (token ids, positions,
+ * session slots, live row count, RoPE cos/sin computed on the host) are small device arrays copied every
+ * execution.
  */
 final class ForwardPlan {
     final Gemma4Config cfg;
@@ -67,7 +72,10 @@ final class ForwardPlan {
     private final FloatArray k;
     private final FloatArray v;
     private final FloatArray att;
+    /** Split attention's partial results (f32 cache only). */
     private final FloatArray partial;
+    /** The score, then the f16-rounded weight, of every visible position per row and head (f16 cache only). */
+    private final FloatArray scores;
     private final FloatArray proj;
     private final FloatArray gate;
     private final FloatArray up;
@@ -84,8 +92,18 @@ final class ForwardPlan {
     private final FloatArray expertOut;
     private final FloatArray moe;
     private final FloatArray xf;
+    /** f32 caches (null with an f16 cache). */
     final FloatArray[] kCache;
     final FloatArray[] vCache;
+    /** f16 caches as half bits (null with an f32 cache). */
+    final ShortArray[] kCache16;
+    final ShortArray[] vCache16;
+    final boolean kvF16;
+    /** f16 cache: K and V rows of the step before they are rounded into the cache, and the indices that put them there. */
+    private final FloatArray kStage;
+    private final FloatArray vStage;
+    private final IntArray stageRows;
+    private final IntArray stageSlots;
     final int[] capacity;
     private final int maxExpertsUsed;
 
@@ -100,9 +118,11 @@ final class ForwardPlan {
     private final IntArray noSel = new IntArray(1);
     private final FloatArray noScale = new FloatArray(1);
     private long activationBytes;
+    private long kvBytes;
 
-    ForwardPlan(Gemma4Config cfg, DeviceModel m, Tuning tun, int contextLength) {
+    ForwardPlan(Gemma4Config cfg, DeviceModel m, Tuning tun, int contextLength, KvCacheType kvType) {
         this.cfg = cfg;
+        this.kvF16 = kvType == KvCacheType.F16;
         this.m = m;
         this.tun = tun;
         this.contextLength = contextLength;
@@ -116,6 +136,7 @@ final class ForwardPlan {
         int maxFe = 0;
         int maxPartial = 0;
         int maxHalf = 0;
+        int maxScores = 0;
         for (int il = 0; il < cfg.layerCount(); il++) {
             LayerConfig l = cfg.layer(il);
             maxQ = Math.max(maxQ, l.headCount() * l.headDim());
@@ -125,6 +146,7 @@ final class ForwardPlan {
             maxFe = Math.max(maxFe, l.expertFfnWidth());
             maxPartial = Math.max(maxPartial, l.headCount() * chunks(l, contextLength) * (l.headDim() + 2));
             maxHalf = Math.max(maxHalf, l.ropeDims() / 2);
+            maxScores = Math.max(maxScores, l.headCount() * span(l, contextLength));
         }
         maxK = Math.max(maxK, 1);
         maxFe = Math.max(maxFe, 1);
@@ -140,7 +162,8 @@ final class ForwardPlan {
         k = floats(b * maxKv);
         v = floats(b * maxKv);
         att = floats(b * maxQ);
-        partial = floats(b * maxPartial);
+        partial = floats(kvF16 ? 1 : b * maxPartial);
+        scores = floats(kvF16 ? b * maxScores : 1);
         proj = floats(b * d);
         gate = floats(b * maxFfn);
         up = floats(b * maxFfn);
@@ -188,8 +211,19 @@ final class ForwardPlan {
             ropeSin[kk] = new FloatArray(b * Math.max(1, ropeInvFreq[kk].length));
         }
 
-        kCache = new FloatArray[cfg.layerCount()];
-        vCache = new FloatArray[cfg.layerCount()];
+        kCache = kvF16 ? null : new FloatArray[cfg.layerCount()];
+        vCache = kvF16 ? null : new FloatArray[cfg.layerCount()];
+        kCache16 = kvF16 ? new ShortArray[cfg.layerCount()] : null;
+        vCache16 = kvF16 ? new ShortArray[cfg.layerCount()] : null;
+        kStage = kvF16 ? floats(b * maxKv) : null;
+        vStage = kvF16 ? floats(b * maxKv) : null;
+        // qkNormRopeKvStore writes row r of the step to cache row slot·capacity + pos % capacity: with slot 0,
+        // pos r and capacity B that is staging row r
+        stageRows = new IntArray(b);
+        stageSlots = new IntArray(b);
+        for (int r = 0; r < b; r++) {
+            stageRows.set(r, r);
+        }
         capacity = new int[cfg.layerCount()];
         for (int il = 0; il < cfg.layerCount(); il++) {
             LayerConfig l = cfg.layer(il);
@@ -199,8 +233,14 @@ final class ForwardPlan {
                 throw new IllegalArgumentException("layer " + il + ": a KV cache of " + tun.sessions() + " sessions × " + capacity[il]
                     + " positions does not fit one TornadoVM array; lower the context length or tornado.sessions");
             }
-            kCache[il] = new FloatArray((int) size);
-            vCache[il] = new FloatArray((int) size);
+            if (kvF16) {
+                kCache16[il] = new ShortArray((int) size);
+                vCache16[il] = new ShortArray((int) size);
+            } else {
+                kCache[il] = new FloatArray((int) size);
+                vCache[il] = new FloatArray((int) size);
+            }
+            kvBytes += 2L * size * elementBytes(kvType);
         }
 
         build();
@@ -218,27 +258,32 @@ final class ForwardPlan {
 
     /**
      * Starts the next graph. TornadoVM keeps a graph's schedule in a fixed 8 KB buffer (about 4 layers of
-     * tasks), so the model is a chain of graphs in one execution plan, all run by one execute(). Each graph
-     * has its own device copies of the scratch buffers it uses (allocated once); the residual stream
-     * {@code h} (B × D floats) and the per-step inputs are copied in and out of each graph every execution.
-     * TODO: chain h with persistOnDevice/consumeFromDevice instead (tried here: consuming from the head graph
-     * buffers it does not use itself hung TornadoVM's graph scheduler; consuming only used ones gave wrong
-     * results from the second execution on). Only objects a graph declares are kept between executions.
+     * tasks), so the model is a chain of graphs in one execution plan. Each graph has its own device copies
+     * of the scratch buffers it uses (allocated once) and copies the per-step inputs in every execution. The
+     * residual stream {@code h} (B × D floats) never leaves the device: the head graph owns its buffer
+     * ({@code persistOnDevice}) and every later graph takes it over from the graph before it
+     * ({@code consumeFromDevice}). TornadoVM 5.2 resolves that hand-over against the last executed graph, and
+     * a single {@code execute()} of the whole plan records the tail as "last executed" for every graph, so from
+     * the second execution on each graph took the tail's stale buffer (the wrong results of an earlier try):
+     * {@link TornadoEngine} therefore runs the graphs one at a time ({@code withGraph(i).execute()}).
+     * Only objects a graph declares are kept between executions.
      */
     private void beginGraph(String name, Runnable body) {
         endGraph();
+        String previous = graphName;
         graphName = name;
         newGraphRounding();
         graph = new TaskGraph(name);
         resident.clear();
         roundedInGroup.clear();
         // TornadoVM keeps (and copies) only what a graph declares: every graph declares the per-step inputs
-        // and the residual stream h (copied in every execution), and the scratch buffers (allocated once)
-        List<Object> every = new ArrayList<>(List.of(stepInputs()));
-        if (!name.equals("head")) {
-            every.add(h);
+        // (copied in every execution) and the scratch buffers (allocated once); h is handed over on the device
+        graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, stepInputs());
+        if (previous != null) {
+            // the residual stream stays on the device: this graph uses the previous graph's buffer (taken over
+            // when the graphs run one at a time, see TornadoEngine.step)
+            graph.consumeFromDevice(previous, h);
         }
-        graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, every.toArray());
         for (Object o : shared.keySet()) {
             if (o != h) {
                 resident.put(o, Boolean.TRUE);
@@ -259,11 +304,13 @@ final class ForwardPlan {
         if (!resident.isEmpty()) {
             graph.persistOnDevice(resident.keySet().toArray());
         }
+        if (graphName.equals("head")) {
+            // the head owns the residual stream's device buffer; the graphs after it only consume it (a graph that
+            // also persisted it would free the shared buffer again when the plan is closed)
+            graph.persistOnDevice(h);
+        }
         if (graphName.equals("tail")) {
             graph.transferToHost(DataTransferMode.EVERY_EXECUTION, logits, argmax);
-        } else {
-            // the residual stream goes to the next graph through the host (see the class comment)
-            graph.transferToHost(DataTransferMode.EVERY_EXECUTION, h);
         }
         graphs.add(graph);
         graph = null;
@@ -275,21 +322,21 @@ final class ForwardPlan {
     }
 
     private int chunks(LayerConfig l, int contextLength) {
-        int span = l.sliding() ? Math.min(contextLength, cfg.slidingWindow()) : contextLength;
-        return (span + tun.attnChunk() - 1) / tun.attnChunk();
+        return (span(l, contextLength) + tun.attnChunk() - 1) / tun.attnChunk();
+    }
+
+    /** Positions a query of this layer can see at most. */
+    private int span(LayerConfig l, int contextLength) {
+        return l.sliding() ? Math.min(contextLength, cfg.slidingWindow()) : contextLength;
     }
 
     /** Device bytes of the activations, step arrays and KV caches (weights are counted by {@link DeviceModel}). */
     long activationBytes() {
-        long n = activationBytes;
-        for (int il = 0; il < kCache.length; il++) {
-            n += 8L * kCache[il].getSize();
-        }
-        return n;
+        return activationBytes + kvBytes;
     }
 
     /** Bytes the KV caches and activations would take, without allocating them (the check before upload). */
-    static long estimateBytes(Gemma4Config cfg, Tuning tun, int contextLength) {
+    static long estimateBytes(Gemma4Config cfg, Tuning tun, int contextLength, KvCacheType kvType) {
         int b = tun.batchRows();
         long kv = 0;
         int maxQ = 0;
@@ -297,12 +344,14 @@ final class ForwardPlan {
         int maxFfn = 0;
         int maxK = 1;
         int maxFe = 1;
+        int maxKv = 0;
         for (LayerConfig l : cfg.layers()) {
-            kv += 8L * tun.sessions() * capacity(l, cfg, contextLength, b) * l.kvHeadCount() * l.headDim();
+            maxKv = Math.max(maxKv, l.kvHeadCount() * l.headDim());
+            kv += 2L * elementBytes(kvType) * tun.sessions() * capacity(l, cfg, contextLength, b) * l.kvHeadCount() * l.headDim();
             maxQ = Math.max(maxQ, l.headCount() * l.headDim());
             int span = l.sliding() ? Math.min(contextLength, cfg.slidingWindow()) : contextLength;
             int chunks = (span + tun.attnChunk() - 1) / tun.attnChunk();
-            maxPartial = Math.max(maxPartial, l.headCount() * chunks * (l.headDim() + 2));
+            maxPartial = Math.max(maxPartial, kvType == KvCacheType.F16 ? l.headCount() * span : l.headCount() * chunks * (l.headDim() + 2));
             maxFfn = Math.max(maxFfn, l.ffnWidth());
             maxK = Math.max(maxK, l.expertsUsed());
             maxFe = Math.max(maxFe, l.expertFfnWidth());
@@ -310,9 +359,15 @@ final class ForwardPlan {
         // residual, norms, projections, rounded copies (about as many again), attention partials, FFN, experts;
         // every graph (one per layer, head, tail) holds its own device copy of these scratch buffers
         long floats = (long) b * (14L * cfg.modelWidth() + 6L * maxQ + maxPartial + 6L * maxFfn
-            + (long) maxK * (6L * maxFe + 2L * cfg.modelWidth()) + Math.max(cfg.expertCount(), 1));
+            + (long) maxK * (6L * maxFe + 2L * cfg.modelWidth()) + Math.max(cfg.expertCount(), 1)
+            + (kvType == KvCacheType.F16 ? 2L * maxKv : 0));
         long logits = (long) b * cfg.vocabSize();
         return kv + 4 * (floats * (cfg.layerCount() + 2) + logits);
+    }
+
+    /** Bytes of one cached K or V value. */
+    static int elementBytes(KvCacheType t) {
+        return t == KvCacheType.F16 ? 2 : 4;
     }
 
     /** An activation buffer shared by all graphs (allocated once on the device, never copied back). */
@@ -376,21 +431,44 @@ final class ForwardPlan {
         FloatArray vraw = w.wv() != null ? v : k; // no attn_v: V is the raw K projection (spec §8.1)
         int kind = layerRope[il];
         int half = l.ropeDims() / 2;
-        String name = p + "qkNormRope.kvStore";
-        resident(w.qNorm(), w.kNorm(), kCache[il], vCache[il]);
-        graph.task(name, Kernels::qkNormRopeKvStore, new KernelContext(), q, k, vraw, w.qNorm(), w.kNorm(), ropeCos[kind], ropeSin[kind],
-            kCache[il], vCache[il], positions, slots, nrows, hd, nq, nkv, half, capacity[il], cfg.rmsEps(), tun.attnLocal());
-        kernel(name, batch * (nq + 2 * nkv), tun.attnLocal());
-
+        String name;
         int window = l.sliding() ? cfg.slidingWindow() : 0;
         int chunks = chunks(l, contextLength);
-        name = p + "attention";
-        graph.task(name, Kernels::attentionPartial, new KernelContext(), q, kCache[il], vCache[il], partial, positions, slots, nrows,
-            hd, nq, nkv, capacity[il], window, tun.attnChunk(), chunks, tun.attnLocal());
-        kernel(name, batch * nq * chunks, tun.attnLocal());
-        name = p + "attention.combine";
-        graph.task(name, Kernels::attentionCombine, partial, att, nrows, hd, nq, chunks, batch);
-        taskNames.add(name);
+        if (!kvF16) {
+            name = p + "qkNormRope.kvStore";
+            resident(w.qNorm(), w.kNorm(), kCache[il], vCache[il]);
+            graph.task(name, Kernels::qkNormRopeKvStore, new KernelContext(), q, k, vraw, w.qNorm(), w.kNorm(), ropeCos[kind], ropeSin[kind],
+                kCache[il], vCache[il], positions, slots, nrows, hd, nq, nkv, half, capacity[il], cfg.rmsEps(), tun.attnLocal());
+            kernel(name, batch * (nq + 2 * nkv), tun.attnLocal());
+            name = p + "attention";
+            graph.task(name, Kernels::attentionPartial, new KernelContext(), q, kCache[il], vCache[il], partial, positions, slots, nrows,
+                hd, nq, nkv, capacity[il], window, tun.attnChunk(), chunks, tun.attnLocal());
+            kernel(name, batch * nq * chunks, tun.attnLocal());
+            name = p + "attention.combine";
+            graph.task(name, Kernels::attentionCombine, partial, att, nrows, hd, nq, chunks, batch);
+            taskNames.add(name);
+        } else {
+            // the same norms and RoPE, K and V written to staging rows, then rounded into the f16 cache; attention
+            // as the CPU engine computes it over an f16 cache (scores, then f16-rounded softmax weights times V)
+            name = p + "qkNormRope";
+            resident(w.qNorm(), w.kNorm(), kCache16[il], vCache16[il], stageRows, stageSlots, pow2);
+            graph.task(name, Kernels::qkNormRopeKvStore, new KernelContext(), q, k, vraw, w.qNorm(), w.kNorm(), ropeCos[kind], ropeSin[kind],
+                kStage, vStage, stageRows, stageSlots, nrows, hd, nq, nkv, half, batch, cfg.rmsEps(), tun.attnLocal());
+            kernel(name, batch * (nq + 2 * nkv), tun.attnLocal());
+            name = p + "kvStoreF16";
+            graph.task(name, Kernels::kvStoreF16, q, kStage, vStage, kCache16[il], vCache16[il], positions, slots, nrows, pow2,
+                nq * hd, nkv * hd, capacity[il], batch);
+            taskNames.add(name);
+            int span = span(l, contextLength);
+            name = p + "attention.scores";
+            graph.task(name, Kernels::attentionScoresF16, q, kCache16[il], scores, positions, slots, nrows, pow2, hd, nq, nkv, capacity[il],
+                window, span, batch);
+            taskNames.add(name);
+            name = p + "attention.values";
+            graph.task(name, Kernels::attentionValuesF16, new KernelContext(), scores, vCache16[il], att, positions, slots, nrows, pow2,
+                hd, nq, nkv, capacity[il], window, span, tun.attnLocal());
+            kernel(name, batch * nq, tun.attnLocal());
+        }
         group();
         matvec(p + "attnOut", w.wo(), att, proj, 1, 0);
 
@@ -524,7 +602,7 @@ final class ForwardPlan {
         }
     }
 
-    /** Kernel launches per execute() (one per task). */
+    /** Kernel launches per step (one per task). */
     int launchesPerStep() {
         return taskNames.size();
     }

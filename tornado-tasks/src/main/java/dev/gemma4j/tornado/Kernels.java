@@ -6,6 +6,7 @@ import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
 
 /**
  * The kernels of the Gemma 4 forward pass (spec §3), as plain static methods that TornadoVM compiles for
@@ -495,6 +496,123 @@ final class Kernels {
         if (t == 0) {
             partial.set(out + hd, m);
             partial.set(out + hd + 1, l);
+        }
+    }
+
+    /**
+     * kvStore for an f16 cache ({@code --kv-cache f16}): the normed, rotated K and the normed V of each row
+     * (written by {@link #qkNormRopeKvStore} into {@code [B][nkv·hd]} staging rows) go into the session's
+     * cache row for the position as IEEE half bits, rounded as {@code Float.floatToFloat16} (the CPU engine's
+     * f16 cache); the query is rounded to f16 in place, as the CPU engine (and llama.cpp) round it before a
+     * dot product with f16 keys. One thread per value; integer arithmetic only ({@link Formats#toF16}).
+     */
+    static void kvStoreF16(FloatArray q, FloatArray kStage, FloatArray vStage, ShortArray kCache, ShortArray vCache,
+                           IntArray positions, IntArray slots, IntArray nrows, FloatArray pow2,
+                           int qWidth, int kvWidth, int capacity, int batch) {
+        int per = qWidth + 2 * kvWidth;
+        for (@Parallel int g = 0; g < batch * per; g++) {
+            int b = g / per;
+            int i = g - b * per;
+            if (b < nrows.get(0)) {
+                if (i < qWidth) {
+                    int o = b * qWidth + i;
+                    q.set(o, Formats.fromF16(Formats.toF16(q.get(o)), pow2));
+                } else {
+                    int row = slots.get(b) * capacity + positions.get(b) % capacity;
+                    int j = i - qWidth;
+                    if (j < kvWidth) {
+                        kCache.set(row * kvWidth + j, (short) Formats.toF16(kStage.get(b * kvWidth + j)));
+                    } else {
+                        j -= kvWidth;
+                        vCache.set(row * kvWidth + j, (short) Formats.toF16(vStage.get(b * kvWidth + j)));
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * attention over an f16 cache, part 1: the score {@code q·k} of every visible position (one thread per
+     * row, query head and position; {@code q} already f16-rounded by {@link #kvStoreF16}, keys decoded exactly
+     * with {@link Formats#fromF16}), summed over the head dimension in order, as the CPU engine sums them.
+     * Scores of (row, head) start at {@code (b·nq + j)·span}.
+     */
+    static void attentionScoresF16(FloatArray q, ShortArray kCache, FloatArray scores, IntArray positions, IntArray slots, IntArray nrows,
+                                   FloatArray pow2, int hd, int nq, int nkv, int capacity, int window, int span, int batch) {
+        for (@Parallel int g = 0; g < batch * nq * span; g++) {
+            int bh = g / span;
+            int i = g - bh * span;
+            int b = bh / nq;
+            int j = bh - b * nq;
+            if (b < nrows.get(0)) {
+                int pos = positions.get(b);
+                int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
+                int p = first + i;
+                if (p <= pos) {
+                    int kb = ((slots.get(b) * capacity + p % capacity) * nkv + j / (nq / nkv)) * hd;
+                    int qo = (b * nq + j) * hd;
+                    float dot = 0f;
+                    for (int d = 0; d < hd; d++) {
+                        dot += Formats.fromF16(kCache.get(kb + d), pow2) * q.get(qo + d);
+                    }
+                    scores.set(g, dot);
+                }
+            }
+        }
+    }
+
+    /**
+     * attention over an f16 cache, part 2, one work-group per (row, query head): softmax of the scores with
+     * the sum taken in position order, each weight rounded to f16 after normalising, then {@code Σ w·v} in
+     * position order with values decoded from the cache: the CPU engine's (and llama.cpp's) f16 attention,
+     * step for step, so that both see the same weights. The sum over positions is one thread's loop (a tree sum
+     * would part from the CPU's order by an ulp, and an ulp flips some weights' f16 rounding).
+     */
+    static void attentionValuesF16(KernelContext ctx, FloatArray scores, ShortArray vCache, FloatArray att, IntArray positions, IntArray slots,
+                                   IntArray nrows, FloatArray pow2, int hd, int nq, int nkv, int capacity, int window, int span, int ls) {
+        float[] scratch = ctx.allocateFloatLocalArray(ls);
+        int bh = ctx.groupIdx;
+        int t = ctx.localIdx;
+        int b = bh / nq;
+        int j = bh - b * nq;
+        if (b >= nrows.get(0)) {
+            return;
+        }
+        int pos = positions.get(b);
+        int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
+        int count = pos - first + 1;
+        int base = bh * span;
+        float localMax = NEG_BIG;
+        for (int i = t; i < count; i += ls) {
+            localMax = Math.max(localMax, scores.get(base + i));
+        }
+        float m = groupMax(ctx, scratch, localMax, ls);
+        for (int i = t; i < count; i += ls) {
+            scores.set(base + i, TornadoMath.exp(scores.get(base + i) - m));
+        }
+        ctx.globalBarrier();
+        if (t == 0) {
+            float sum = 0f;
+            for (int i = 0; i < count; i++) {
+                sum += scores.get(base + i);
+            }
+            scratch[0] = sum;
+        }
+        ctx.localBarrier();
+        float inv = 1f / scratch[0];
+        for (int i = t; i < count; i += ls) {
+            scores.set(base + i, Formats.fromF16(Formats.toF16(scores.get(base + i) * inv), pow2));
+        }
+        ctx.globalBarrier();
+        int vb = j / (nq / nkv) * hd;
+        int slotBase = slots.get(b) * capacity;
+        for (int d = t; d < hd; d += ls) {
+            float acc = 0f;
+            for (int i = 0; i < count; i++) {
+                int p = first + i;
+                acc += scores.get(base + i) * Formats.fromF16(vCache.get((slotBase + p % capacity) * nkv * hd + vb + d), pow2);
+            }
+            att.set(bh * hd + d, acc);
         }
     }
 

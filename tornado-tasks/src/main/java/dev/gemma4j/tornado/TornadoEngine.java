@@ -3,7 +3,6 @@ package dev.gemma4j.tornado;
 import dev.gemma4j.engine.ContextOverflowException;
 import dev.gemma4j.engine.Engine;
 import dev.gemma4j.engine.EngineOptions;
-import dev.gemma4j.engine.KvCacheType;
 import dev.gemma4j.engine.Session;
 import dev.gemma4j.engine.SlidingRings;
 import dev.gemma4j.gguf.GgufFile;
@@ -21,10 +20,11 @@ import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 
 /**
  * The TornadoVM backend: the forward pass of {@link ForwardPlan} on one device (OpenCL, PTX or SPIR-V),
- * weights uploaded once in their stored format, KV caches on the device, the TaskGraph and execution plan
- * built once and reused for every step. Rows of a step are a prefill chunk of one session or one token of
- * each of several sessions; a step of {@code n} rows is one {@code execute()}, and a decoded token of one
- * session is one {@code execute()} of {@link #launchesPerStep()} kernel launches.
+ * weights uploaded once in their stored format, KV caches on the device (f32, or f16 with {@code --kv-cache
+ * f16}), the TaskGraph and execution plan built once and reused for every step. Rows of a step are a prefill
+ * chunk of one session or one token of each of several sessions; a step of {@code n} rows is one pass over the
+ * chain of graphs (one {@code execute()} each), and a decoded token of one session is one step of
+ * {@link #launchesPerStep()} kernel launches.
  */
 public final class TornadoEngine implements Engine {
     static {
@@ -41,6 +41,7 @@ public final class TornadoEngine implements Engine {
     private final Tuning tun;
     private final ForwardPlan fp;
     private final TornadoExecutionPlan plan;
+    private final int graphCount;
     private final TornadoDevice device;
     private final TornadoSession[] slots;
     private final String headName;
@@ -62,11 +63,6 @@ public final class TornadoEngine implements Engine {
     }
 
     private TornadoEngine(GgufFile gguf, EngineOptions options, Tuning tuning, String deviceSpec, Map<String, String> settings) {
-        if (options.kvCacheType() != KvCacheType.F32) {
-            // refused rather than ignored: the device KV cache is f32 (its kernels have no f16 store yet)
-            throw new IllegalArgumentException("the TornadoVM backend keeps its KV cache in f32; --kv-cache "
-                + options.kvCacheType().name().toLowerCase(java.util.Locale.ROOT) + " is supported by --profile cpu only");
-        }
         this.cfg = Gemma4Config.read(gguf);
         this.options = options;
         this.tun = tuning;
@@ -76,12 +72,13 @@ public final class TornadoEngine implements Engine {
         checkMemory(gguf);
         DeviceModel dm = DeviceModel.upload(cfg, weights);
         this.headName = dm.outputHead.name();
-        this.fp = new ForwardPlan(cfg, dm, tun, options.contextLength());
+        this.fp = new ForwardPlan(cfg, dm, tun, options.contextLength(), options.kvCacheType());
         ImmutableTaskGraph[] itgs = new ImmutableTaskGraph[fp.graphs.size()];
         for (int i = 0; i < itgs.length; i++) {
             itgs[i] = fp.graphs.get(i).snapshot();
         }
         this.plan = new TornadoExecutionPlan(itgs);
+        this.graphCount = itgs.length;
         plan.withGridScheduler(fp.grid).withDevice(device);
         // no -cl-fast-relaxed-math (TornadoVM's OpenCL default): it drops NaN/inf semantics and lets the
         // compiler reassociate the rounding arithmetic that reproduces llama.cpp's activations
@@ -114,16 +111,16 @@ public final class TornadoEngine implements Engine {
     /** Device bytes the model needs with these options: weights as stored, KV caches and activations. */
     public static long requiredBytes(GgufFile gguf, EngineOptions options, Map<String, String> settings) {
         Gemma4Config c = Gemma4Config.read(gguf);
-        return DeviceModel.weightBytes(gguf) + ForwardPlan.estimateBytes(c, Tuning.from(settings), options.contextLength());
+        return DeviceModel.weightBytes(gguf) + ForwardPlan.estimateBytes(c, Tuning.from(settings), options.contextLength(), options.kvCacheType());
     }
 
     private void checkMemory(GgufFile gguf) {
-        long need = DeviceModel.weightBytes(gguf) + ForwardPlan.estimateBytes(cfg, tun, options.contextLength());
+        long need = DeviceModel.weightBytes(gguf) + ForwardPlan.estimateBytes(cfg, tun, options.contextLength(), options.kvCacheType());
         long have = device.getMaxGlobalMemory();
         long limit = parseSize(System.getProperty("tornado.device.memory", "4GB"));
         if (need > have) {
             throw new IllegalStateException(String.format("the model needs %.2f GiB of device memory, %s has %.2f GiB; use a smaller quantization,"
-                + " a shorter --context (now %d) or fewer tornado.sessions (now %d)", gib(need), device.getDeviceName(), gib(have),
+                + " a shorter --context (now %d), --kv-cache f16 or fewer tornado.sessions (now %d)", gib(need), device.getDeviceName(), gib(have),
                 options.contextLength(), tun.sessions()));
         }
         if (need > limit) {
@@ -159,12 +156,12 @@ public final class TornadoEngine implements Engine {
         return options;
     }
 
-    /** Kernel launches of one execute() (every task of the graph). */
+    /** Kernel launches of one step (every task of every graph). */
     public int launchesPerStep() {
         return fp.launchesPerStep();
     }
 
-    /** execute() calls so far, and rows evaluated by them. */
+    /** Steps so far (each runs the chain of graphs once), and rows evaluated by them. */
     public long executions() {
         return executions;
     }
@@ -271,7 +268,7 @@ public final class TornadoEngine implements Engine {
 
     /**
      * A mixed step (continuous batching): every session's tokens become consecutive rows of the same
-     * batches, decoding sessions and prompt pieces together, B rows per execute(); each row carries its own
+     * batches, decoding sessions and prompt pieces together, B rows per step; each row carries its own
      * session slot and position, so nothing depends on what else shares the batch.
      */
     @Override
@@ -353,12 +350,28 @@ public final class TornadoEngine implements Engine {
         fp.setRope(r, pos);
     }
 
+    /**
+     * One step: the graphs run one at a time, in order, so that each takes over the residual stream's device
+     * buffer from the graph run just before it (TornadoVM 5.2 resolves consumeFromDevice against the last
+     * executed graph, which a single execute() of the whole plan sets to the tail for every graph).
+     */
     private void step(int rows) {
         fp.nrows.set(0, rows);
-        TornadoExecutionResult r = plan.execute();
+        StringBuilder profile = profiling ? new StringBuilder() : null;
+        long kernelNanos = 0;
+        long bytes = 0;
+        for (int g = 0; g < graphCount; g++) {
+            TornadoExecutionResult r = plan.withGraph(g).execute();
+            if (profiling) {
+                profile.append(r.getProfilerResult().getProfileLog());
+                kernelNanos += r.getProfilerResult().getDeviceKernelTime();
+                bytes += r.getProfilerResult().getTotalBytesTransferred();
+            }
+        }
         if (profiling) {
-            lastProfile = r.getProfilerResult().getProfileLog();
-            lastKernelNanos = r.getProfilerResult().getDeviceKernelTime();
+            lastProfile = profile.toString();
+            lastKernelNanos = kernelNanos;
+            lastBytesTransferred = bytes;
         }
         executions++;
         rowsEvaluated += rows;
@@ -367,19 +380,26 @@ public final class TornadoEngine implements Engine {
     private boolean profiling;
     private String lastProfile = "";
     private long lastKernelNanos;
+    private long lastBytesTransferred;
 
-    /** Turns TornadoVM's profiler on (per-task kernel times of each execute(), for measurements). */
+    /** Turns TornadoVM's profiler on (per-task kernel times of each step, for measurements). */
     public synchronized void enableProfiler() {
+        plan.withAllGraphs();
         plan.withProfiler(ProfilerMode.SILENT);
         profiling = true;
     }
 
-    /** TornadoVM's profile of the last execute() (JSON, per task), when the profiler is on. */
+    /** TornadoVM's profile of the last step (JSON per graph, per task), when the profiler is on. */
     public synchronized String lastProfile() {
         return lastProfile;
     }
 
-    /** Device kernel time of the last execute() in ns, when the profiler is on. */
+    /** Bytes copied between host and device by the last step, when the profiler is on. */
+    public synchronized long lastBytesTransferred() {
+        return lastBytesTransferred;
+    }
+
+    /** Device kernel time of the last step in ns, when the profiler is on. */
     public synchronized long lastKernelNanos() {
         return lastKernelNanos;
     }
@@ -433,6 +453,7 @@ public final class TornadoEngine implements Engine {
         }
         closed = true;
         try {
+            plan.withAllGraphs();
             plan.freeDeviceMemory();
             plan.close();
         } catch (Exception e) {

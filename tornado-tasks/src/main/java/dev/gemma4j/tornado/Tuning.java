@@ -6,7 +6,7 @@ import java.util.Map;
  * Work-group sizes and batch shape of the TaskGraph, from the profile ({@code profiles/*.properties},
  * keys {@code tornado.*}); defaults suit PoCL and are reasonable for GPUs.
  *
- * @param batchRows     rows pushed through the graph per execute(): prefill chunk and sessions per step
+ * @param batchRows     rows pushed through the graphs per step: prefill chunk and sessions per step
  * @param sessions      sessions that can hold a KV cache on the device at once
  * @param matvecLocal   threads per output element of a matrix-vector product (power of two)
  * @param normLocal     threads per row of the norms and the argmax (power of two)

@@ -19,9 +19,10 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Measurements for the closing note, not a test: decode time per token, kernel launches and execute()
- * calls per token, and device kernel time per task kind (TornadoVM's profiler) on a synth model.
- * Run with {@code -Dtornado.bench=true [-Dtornado.bench.preset=tiny|small] [-Dtornado.bench.type=Q4_K_M]}.
+ * Measurements for the closing note, not a test: decode time per token, kernel launches and steps
+ * per token, and device kernel time per task kind (TornadoVM's profiler) on a synth model.
+ * Run with {@code -Dtornado.bench=true [-Dtornado.bench.preset=tiny|small] [-Dtornado.bench.type=Q4_K_M]
+ * [-Dtornado.bench.kv=f32|f16]}.
  */
 @EnabledIfSystemProperty(named = "tornado.bench", matches = "true")
 class TornadoBenchmark {
@@ -41,10 +42,12 @@ class TornadoBenchmark {
         Gemma4Config cfg = new Gemma4Config(c.width(), c.contextLength(), c.slidingWindow(), 1e-6f, c.experts(), 30f, c.vocab(), layers);
         for (SynthType t : new SynthType[] {SynthType.Q4_K_M, SynthType.Q6_K, SynthType.Q8_0, SynthType.MXFP4_MOE, SynthType.BF16}) {
             long weights = SynthModel.plan(c, t, 1).tensorBytes();
-            for (int[] v : new int[][] {{4096, 1}, {4096, 4}, {32768, 4}}) {
-                long rest = ForwardPlan.estimateBytes(cfg, new Tuning(8, v[1], 128, 256, 128, 256, true), v[0]);
-                System.out.printf("BENCH full %-9s weights %6.2f GiB + KV/activations %5.2f GiB (context %d, %d sessions) = %6.2f GiB%n",
-                    t, weights / 1073741824.0, rest / 1073741824.0, v[0], v[1], (weights + rest) / 1073741824.0);
+            for (int[] v : new int[][] {{4096, 1}, {4096, 4}, {32768, 4}, {131072, 1}}) {
+                for (KvCacheType kv : KvCacheType.values()) {
+                    long rest = ForwardPlan.estimateBytes(cfg, new Tuning(8, v[1], 128, 256, 128, 256, true), v[0], kv);
+                    System.out.printf("BENCH full %-9s weights %6.2f GiB + KV/activations %5.2f GiB (context %d, %d sessions, %s KV) = %6.2f GiB%n",
+                        t, weights / 1073741824.0, rest / 1073741824.0, v[0], v[1], kv, (weights + rest) / 1073741824.0);
+                }
             }
         }
     }
@@ -55,7 +58,8 @@ class TornadoBenchmark {
         SynthType type = SynthType.parse(System.getProperty("tornado.bench.type", "Q4_K_M"));
         Path file = dir.resolve(preset + "-" + type + ".gguf");
         SynthModel.write(SynthModel.plan(SynthConfig.preset(preset), type, 1), file, 2);
-        EngineOptions opt = new EngineOptions(512, KvCacheType.F32, 2, 8);
+        KvCacheType kv = KvCacheType.valueOf(System.getProperty("tornado.bench.kv", "f32").toUpperCase(java.util.Locale.ROOT));
+        EngineOptions opt = new EngineOptions(512, kv, 2, 8);
         try (GgufFile gguf = GgufFile.open(file);
              TornadoEngine dev = new TornadoEngine(gguf, opt, new Tuning(1, 1, 64, 256, 64, 128, true), null)) {
             int vocab = dev.config().vocabSize();
@@ -70,21 +74,26 @@ class TornadoBenchmark {
             long t1 = System.nanoTime();
             int n = 32;
             long e0 = dev.executions();
+            var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            long c2 = os.getProcessCpuTime();
             long t2 = System.nanoTime();
             for (int i = 0; i < n; i++) {
                 dev.decode(s, dev.lastArgmax(0), l);
             }
             long t3 = System.nanoTime();
-            System.out.printf("BENCH %s %s on %s: first prefill (compiles) %.1f s; decode %.1f ms/token over %d tokens;"
-                    + " %d kernel launches and %d execute() per decoded token%n", preset, type, dev.deviceName(), (t1 - t0) / 1e9,
-                (t3 - t2) / 1e6 / n, n, dev.launchesPerStep(), (dev.executions() - e0) / n);
+            long c3 = os.getProcessCpuTime();
+            System.out.printf("BENCH %s %s %s KV on %s: first prefill (compiles) %.1f s; decode %.1f ms/token (process CPU %.1f ms/token)"
+                    + " over %d tokens; %d kernel launches and %d steps per decoded token%n", preset, type, kv, dev.deviceName(), (t1 - t0) / 1e9,
+                (t3 - t2) / 1e6 / n, (c3 - c2) / 1e6 / n, n, dev.launchesPerStep(), (dev.executions() - e0) / n);
             dev.enableProfiler();
             Map<String, long[]> byKind = new TreeMap<>();
             long kernel = 0;
+            long bytes = 0;
             int runs = 8;
             for (int i = 0; i < runs; i++) {
                 dev.decode(s, dev.lastArgmax(0), l);
                 kernel += dev.lastKernelNanos();
+                bytes += dev.lastBytesTransferred();
                 Matcher m = Pattern.compile("\"(?:head|tail|layer\\d+)\\.([^\"]+)\"\\s*:\\s*\\{[^}]*?\"TASK_KERNEL_TIME\"\\s*:\\s*\"(\\d+)\"")
                     .matcher(dev.lastProfile());
                 while (m.find()) {
@@ -94,7 +103,8 @@ class TornadoBenchmark {
                     acc[1]++;
                 }
             }
-            System.out.printf("BENCH device kernel time %.2f ms/token (profiler on)%n", kernel / 1e6 / runs);
+            System.out.printf("BENCH device kernel time %.2f ms/token, %d bytes copied host<->device per token (profiler on)%n", kernel / 1e6 / runs,
+                bytes / runs);
             for (var e : byKind.entrySet()) {
                 System.out.printf("BENCH   %-28s %8.3f ms/token (%d launches/token)%n", e.getKey(), e.getValue()[0] / 1e6 / runs, e.getValue()[1] / runs);
             }

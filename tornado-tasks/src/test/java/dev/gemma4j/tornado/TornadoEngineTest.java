@@ -59,7 +59,11 @@ class TornadoEngineTest {
     }
 
     static EngineOptions options() {
-        return new EngineOptions(CONTEXT, KvCacheType.F32, 2, 8);
+        return options(KvCacheType.F32);
+    }
+
+    static EngineOptions options(KvCacheType kv) {
+        return new EngineOptions(CONTEXT, kv, 2, 8);
     }
 
     static Stream<Arguments> types() {
@@ -86,28 +90,67 @@ class TornadoEngineTest {
     @ParameterizedTest(name = "{0} split experts={1}")
     @MethodSource("types")
     void greedyRunMatchesTheCpuEngine(SynthType type, boolean split, double firstTolerance, double logitTolerance, double nearTie, double decodeTolerance) throws Exception {
+        greedyRun(type, split, KvCacheType.F32, firstTolerance, logitTolerance, nearTie, decodeTolerance);
+    }
+
+    static Stream<Arguments> f16KvTypes() {
+        return Stream.of(
+            // both engines store the same f16 K/V bits and round the query and the softmax weights to f16 alike, so
+            // they differ by summation order elsewhere (and exp's last bit); a value at an f16 tie can still flip, as
+            // activations at a rounding boundary do with an f32 cache, hence the same bounds as the f32 cache's
+            // (measured: Q8_0 first position 2.4e-6 apart, 0.28 from the CPU's f32 cache; prefill 0.29; decode 0.90).
+            // F32 weights have no activation rounding, so V differs in its last bits (summation order) and some
+            // values round to the other f16 neighbour: 0.004 at the first position, growing over decoding to
+            // the quantized models' size (1.4 at worst, no parting)
+            Arguments.of(SynthType.Q8_0, false, 1e-3, 1.0, 0.5, 3.0),
+            Arguments.of(SynthType.Q4_K_M, false, 0.3, 1.0, 0.5, 3.0),
+            Arguments.of(SynthType.F32, false, 1e-2, 2e-2, 0.5, 3.0));
+    }
+
+    /** {@code --kv-cache f16} on the device against the CPU engine's f16 cache: the same prompt and greedy run. */
+    @ParameterizedTest(name = "{0} f16 KV cache")
+    @MethodSource("f16KvTypes")
+    void greedyRunWithAnF16CacheMatchesTheCpuEngine(SynthType type, boolean split, double firstTolerance, double logitTolerance, double nearTie,
+                                                    double decodeTolerance) throws Exception {
+        greedyRun(type, split, KvCacheType.F16, firstTolerance, logitTolerance, nearTie, decodeTolerance);
+    }
+
+    static void greedyRun(SynthType type, boolean split, KvCacheType kv, double firstTolerance, double logitTolerance, double nearTie,
+                          double decodeTolerance) throws Exception {
         Path file = model(type, split, "SSF");
         Random rnd = new Random(11);
         int[] prompt = new int[40];
         try (GgufFile gguf = GgufFile.open(file);
-             CpuEngine cpu = new CpuEngine(gguf, options());
-             TornadoEngine dev = new TornadoEngine(gguf, options(), tuning(), null)) {
+             CpuEngine cpu = new CpuEngine(gguf, options(kv));
+             TornadoEngine dev = new TornadoEngine(gguf, options(kv), tuning(), null)) {
             int vocab = cpu.config().vocabSize();
             for (int i = 0; i < prompt.length; i++) {
                 prompt[i] = 2 + rnd.nextInt(vocab - 2);
             }
             // one position: both engines see the same rounded activations, only summation order differs
             try (Session c1 = cpu.newSession(); Session d1 = dev.newSession()) {
-                double one = maxDiff(cpu.prefill(c1, new int[] {prompt[0]}), dev.prefill(d1, new int[] {prompt[0]}));
-                System.out.printf("%s: first position max |Δlogit| %.3g%n", type, one);
+                float[] dOne = dev.prefill(d1, new int[] {prompt[0]});
+                double one = maxDiff(cpu.prefill(c1, new int[] {prompt[0]}), dOne);
+                System.out.printf("%s %s KV: first position max |Δlogit| %.3g%n", type, kv, one);
                 assertTrue(one < firstTolerance, type + ": logits of the first position differ by " + one);
+                if (kv == KvCacheType.F16) {
+                    // the device really rounds its cache as the CPU engine does: far closer to the CPU's f16 cache than
+                    // to its f32 one (Q8_0: the same rounded activations, so the same V bits unless one sits at a tie)
+                    try (CpuEngine cpu32 = new CpuEngine(gguf, options(KvCacheType.F32)); Session c32 = cpu32.newSession()) {
+                        double toF32 = maxDiff(cpu32.prefill(c32, new int[] {prompt[0]}), dOne);
+                        System.out.printf("%s %s KV: first position max |Δlogit| to the CPU engine with an f32 cache %.3g%n", type, kv, toF32);
+                        if (type == SynthType.Q8_0) {
+                            assertTrue(one * 100 < toF32, "device f16 cache: " + one + " from the CPU's f16 cache, " + toF32 + " from its f32 cache");
+                        }
+                    }
+                }
             }
             Session cs = cpu.newSession();
             Session ds = dev.newSession();
             float[] cl = cpu.prefill(cs, prompt);
             float[] dl = dev.prefill(ds, prompt);
             double first = maxDiff(cl, dl);
-            System.out.printf("%s: prefill max |Δlogit| %.3g (%d launches per execute())%n", type, first, dev.launchesPerStep());
+            System.out.printf("%s %s KV: prefill max |Δlogit| %.3g (%d launches per step)%n", type, kv, first, dev.launchesPerStep());
             assertTrue(first < logitTolerance, type + ": logits after the prompt differ by " + first);
             // 32 greedy steps; where the engines' greedy tokens part, the CPU's top two must be a near-tie,
             // and both engines then continue with the CPU's token so the rest of the run is still compared
@@ -119,7 +162,7 @@ class TornadoEngineTest {
                 assertEquals(dt, dev.lastArgmax(step == 0 ? (prompt.length - 1) % 8 : 0), "device argmax vs host argmax of the device logits");
                 if (ct != dt) {
                     double gap = Math.abs(cl[ct] - cl[dt]);
-                    System.out.printf("%s: parted at step %d (cpu %d, device %d, cpu gap %.3g)%n", type, step, ct, dt, gap);
+                    System.out.printf("%s %s KV: parted at step %d (cpu %d, device %d, cpu gap %.3g)%n", type, kv, step, ct, dt, gap);
                     assertTrue(gap < nearTie, type + ": greedy tokens part at step " + step + " with a CPU top-two gap of " + gap);
                     partings++;
                 }
@@ -127,16 +170,17 @@ class TornadoEngineTest {
                 dev.decode(ds, ct, dl);
                 worst = Math.max(worst, maxDiff(cl, dl));
             }
-            System.out.printf("%s: 32 greedy steps, %d near-tie partings, max |Δlogit| %.3g%n", type, partings, worst);
+            System.out.printf("%s %s KV: 32 greedy steps, %d near-tie partings, max |Δlogit| %.3g%n", type, kv, partings, worst);
             assertTrue(worst < decodeTolerance, type + ": logits differ by " + worst + " during decoding");
         }
     }
 
-    /** Several sessions decoded in one step give what each gives alone (rows are independent on the device). */
-    @Test
-    void sessionsDecodedTogetherEqualEachAlone() throws Exception {
+    /** Several sessions decoded in one step give what each gives alone (rows are independent on the device), with either cache. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(KvCacheType.class)
+    void sessionsDecodedTogetherEqualEachAlone(KvCacheType kv) throws Exception {
         Path file = model(SynthType.Q4_K_M, false, "SSF");
-        try (GgufFile gguf = GgufFile.open(file); TornadoEngine dev = new TornadoEngine(gguf, options(), tuning(), null)) {
+        try (GgufFile gguf = GgufFile.open(file); TornadoEngine dev = new TornadoEngine(gguf, options(kv), tuning(), null)) {
             int vocab = dev.config().vocabSize();
             int n = 3;
             int[][] prompts = new int[n][];
@@ -176,7 +220,7 @@ class TornadoEngineTest {
                 }
                 dev.decode(List.of(ss), next, logits);
             }
-            assertEquals(steps, dev.executions() - before, "one execute() per step for all sessions");
+            assertEquals(steps, dev.executions() - before, "one step (one pass over the graphs) for all sessions");
             for (int i = 0; i < n; i++) {
                 assertArrayEquals(alone[i], together[i], "session " + i);
                 assertTrue(maxDiff(aloneLast[i], logits[i]) < 1e-4, "session " + i + " logits");
