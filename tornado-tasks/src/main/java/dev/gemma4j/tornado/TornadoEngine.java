@@ -2,6 +2,7 @@ package dev.gemma4j.tornado;
 
 import dev.gemma4j.engine.ContextOverflowException;
 import dev.gemma4j.engine.Engine;
+import dev.gemma4j.engine.EngineArguments;
 import dev.gemma4j.engine.EngineOptions;
 import dev.gemma4j.engine.Session;
 import dev.gemma4j.engine.SlidingRings;
@@ -429,15 +430,11 @@ public final class TornadoEngine implements Engine {
     }
 
     private void checkToken(int t) {
-        if (t < 0 || t >= cfg.vocabSize()) {
-            throw new IllegalArgumentException("token id " + t + " is outside the vocabulary (0.." + (cfg.vocabSize() - 1) + ")");
-        }
+        EngineArguments.checkToken(t, cfg.vocabSize());
     }
 
     private void checkLogits(float[] logits) {
-        if (logits == null || logits.length != cfg.vocabSize()) {
-            throw new IllegalArgumentException("logits array must have the vocabulary size " + cfg.vocabSize());
-        }
+        EngineArguments.checkLogits(logits, cfg.vocabSize());
     }
 
     private void checkOpen() {
