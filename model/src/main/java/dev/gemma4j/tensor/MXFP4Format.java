@@ -1,8 +1,12 @@
 package dev.gemma4j.tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * MXFP4: 17-byte blocks of 32: e:u8 (E8M0 exponent), qs[16] of E2M1 codes;
@@ -10,6 +14,11 @@ import jdk.incubator.vector.FloatVector;
  */
 final class MXFP4Format implements TensorFormat {
     private static final int BLOCK = 17;
+    /** The doubled E2M1 values as a 16-byte table, for a byte-shuffle lookup by nibble (pshufb, tbl). */
+    private static final ByteVector TABLE = ByteVector.fromArray(ByteVector.SPECIES_128, Bits.MXFP4_VALUES, 0);
+    private static final ByteVector LOW4_B = ByteVector.broadcast(ByteVector.SPECIES_128, (byte) 0x0F);
+    /** Lane i takes lane i + VL (mod 16): the next {@link Simd#VL} values to the bottom of a 16-byte vector. */
+    private static final VectorShuffle<Byte> DOWN = VectorShuffle.fromOp(ByteVector.SPECIES_128, i -> (i + Simd.VL) & 15);
 
     @Override
     public GgmlType type() {
@@ -34,7 +43,43 @@ final class MXFP4Format implements TensorFormat {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * 128 and 256 bits ({@link Simd#VL} = 4 or 8): the 16 code bytes in one 16-byte load, split into low and
+     * high nibbles, each looked up in {@link #TABLE} by one byte shuffle (pshufb, tbl); then {@code VL} values
+     * at a time widened to ints and floats from the bottom of the vector, which a constant byte rearrange
+     * moves down by {@code VL} lanes for the next step (widening {@code convertShape(B2I, VI, part)} with
+     * part &gt; 0 slices first, which C2 left boxed at 128 bits in the other formats). The block scale
+     * 2^(e−128) ({@link Bits#e8m0Half}, written out: no calls after the first vector op) by one multiply-add
+     * per block. Vector calls written out here (see Simd).
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            FloatVector s0 = FloatVector.zero(Simd.V);
+            FloatVector s1 = FloatVector.zero(Simd.V);
+            ByteVector q = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, src, p + 1, Simd.LE);
+            ByteVector lo = q.lanewise(VectorOperators.AND, LOW4_B).selectFrom(TABLE);
+            ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .lanewise(VectorOperators.AND, LOW4_B).selectFrom(TABLE);
+            for (int j = 0; j < 16; j += Simd.VL) {
+                IntVector l = (IntVector) lo.convertShape(VectorOperators.B2I, Simd.VI, 0);
+                IntVector h = (IntVector) hi.convertShape(VectorOperators.B2I, Simd.VI, 0);
+                s0 = ((FloatVector) l.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j), s0);
+                s1 = ((FloatVector) h.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j + 16), s1);
+                lo = lo.rearrange(DOWN);
+                hi = hi.rearrange(DOWN);
+            }
+            int e = src.get(ValueLayout.JAVA_BYTE, p) & 0xFF;
+            float d = Float.intBitsToFloat(e < 2 ? 0x00200000 << e : (e - 1) << 23);
+            acc = s0.add(s1).fma(FloatVector.broadcast(Simd.V, d), acc);
+        }
+        return Simd.sum(acc);
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
