@@ -6,7 +6,6 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 
 /**
  * MXFP4: 17-byte blocks of 32: e:u8 (E8M0 exponent), qs[16] of E2M1 codes;
@@ -14,11 +13,6 @@ import jdk.incubator.vector.VectorShuffle;
  */
 final class MXFP4Format implements TensorFormat {
     private static final int BLOCK = 17;
-    /** The doubled E2M1 values as a 16-byte table, for a byte-shuffle lookup by nibble (pshufb, tbl). */
-    private static final ByteVector TABLE = ByteVector.fromArray(ByteVector.SPECIES_128, Bits.MXFP4_VALUES, 0);
-    private static final ByteVector LOW4_B = ByteVector.broadcast(ByteVector.SPECIES_128, (byte) 0x0F);
-    /** Lane i takes lane i + VL (mod 16): the next {@link Simd#VL} values to the bottom of a 16-byte vector. */
-    private static final VectorShuffle<Byte> DOWN = VectorShuffle.fromOp(ByteVector.SPECIES_128, i -> (i + Simd.VL) & 15);
 
     @Override
     public GgmlType type() {
@@ -49,7 +43,7 @@ final class MXFP4Format implements TensorFormat {
 
     /**
      * 128 and 256 bits ({@link Simd#VL} = 4 or 8): the 16 code bytes in one 16-byte load, split into low and
-     * high nibbles, each looked up in {@link #TABLE} by one byte shuffle (pshufb, tbl); then {@code VL} values
+     * high nibbles, each looked up in {@link Simd#MXFP4_TABLE} by one byte shuffle (pshufb, tbl); then {@code VL} values
      * at a time widened to ints and floats from the bottom of the vector, which a constant byte rearrange
      * moves down by {@code VL} lanes for the next step (widening {@code convertShape(B2I, VI, part)} with
      * part &gt; 0 slices first, which C2 left boxed at 128 bits in the other formats). The block scale
@@ -63,17 +57,17 @@ final class MXFP4Format implements TensorFormat {
             int xi = xOffset + 32 * b;
             FloatVector s0 = FloatVector.zero(Simd.V);
             FloatVector s1 = FloatVector.zero(Simd.V);
-            ByteVector q = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, src, p + 1, Simd.LE);
-            ByteVector lo = q.lanewise(VectorOperators.AND, LOW4_B).selectFrom(TABLE);
+            ByteVector q = ByteVector.fromMemorySegment(Simd.B, src, p + 1, Simd.LE);
+            ByteVector lo = q.lanewise(VectorOperators.AND, Simd.LOW4_16).selectFrom(Simd.MXFP4_TABLE);
             ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
-                    .lanewise(VectorOperators.AND, LOW4_B).selectFrom(TABLE);
+                    .lanewise(VectorOperators.AND, Simd.LOW4_16).selectFrom(Simd.MXFP4_TABLE);
             for (int j = 0; j < 16; j += Simd.VL) {
                 IntVector l = (IntVector) lo.convertShape(VectorOperators.B2I, Simd.VI, 0);
                 IntVector h = (IntVector) hi.convertShape(VectorOperators.B2I, Simd.VI, 0);
                 s0 = ((FloatVector) l.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j), s0);
                 s1 = ((FloatVector) h.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j + 16), s1);
-                lo = lo.rearrange(DOWN);
-                hi = hi.rearrange(DOWN);
+                lo = lo.rearrange(Simd.NEXT_VL);
+                hi = hi.rearrange(Simd.NEXT_VL);
             }
             int e = src.get(ValueLayout.JAVA_BYTE, p) & 0xFF;
             float d = Float.intBitsToFloat(e < 2 ? 0x00200000 << e : (e - 1) << 23);

@@ -24,8 +24,12 @@ import jdk.incubator.vector.VectorSpecies;
  * the first kernel runs; {@code 0} = scalar kernels) or else the CPU's preferred width. Their weight
  * bytes are loaded as {@link #VB}, a byte species of {@code max(8, lanes)} lanes, and converted to floats
  * with {@code convertShape(B2F, V, part)} for {@link #VP} parts (1 at 256/512 bits, 2 at 128). The other
- * formats keep kernels written for 512-bit vectors ({@link #F}, {@link #B}, {@link #B2}), used only where
- * the selected width is 512 ({@link #ENABLED}), scalar loops otherwise.
+ * formats (MXFP4, IQ4_NL, IQ4_XS, Q4_1, Q5_1, Q2_K, Q3_K, Q5_K) keep kernels written for 512-bit vectors
+ * ({@link #F}, {@link #B}, {@link #B2}), used where the selected width is 512 ({@link #ENABLED}), and have
+ * a {@code dotGeneric} for 128 and 256 bits: weight bytes {@link #VL} at a time widened to ints (at 128
+ * bits read as one int and widened from its own vector), or, for the table formats, 16 code bytes looked
+ * up by one byte shuffle in a 16-byte table ({@link #MXFP4_TABLE}, {@link #IQ4_TABLE}) and widened VL at a
+ * time from the bottom of the vector ({@link #NEXT_VL}).
  *
  * <p>Profiles: C2 inlines the Vector API's intrinsics late, so while parsing a kernel it does not know the
  * exact class of a vector and resolves each call by the call site's type profile. A helper here, or a
@@ -89,6 +93,10 @@ final class Simd {
 
     static final ByteVector IQ4_TABLE = ByteVector.fromArray(B, Bits.IQ4_VALUES, 0);
     static final ByteVector MXFP4_TABLE = ByteVector.fromArray(B, Bits.MXFP4_VALUES, 0);
+    /** 0x0F in 16 byte lanes: the nibble mask of the table formats' kernels below 512 bits. */
+    static final ByteVector LOW4_16 = ByteVector.broadcast(B, (byte) 0x0F);
+    /** Lane i takes lane i + {@link #VL} (mod 16) of a 16-byte vector: the next VL bytes to the bottom. */
+    static final VectorShuffle<Byte> NEXT_VL = VectorShuffle.fromOp(B, i -> (i + VL) & 15);
 
     private Simd() {
     }
