@@ -22,6 +22,10 @@ final class MXFP4Format implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.VECTOR && !Simd.ENABLED) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 32; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.e8m0Half(Bits.u8(src, p));
@@ -30,6 +34,32 @@ final class MXFP4Format implements TensorFormat {
                 int q = Bits.u8(src, p + 1 + j);
                 dst[o + j] = Bits.MXFP4_VALUES[q & 15] * d;
                 dst[o + j + 16] = Bits.MXFP4_VALUES[q >> 4] * d;
+            }
+        }
+    }
+
+    /**
+     * The scalar loop's values (F[nibble]·2^(e−128), exact products) at 128 and 256 bits, for the prefill
+     * tiles: the lookup of {@link #dotGeneric}, each {@link Simd#VL} values multiplied by the block scale and
+     * stored.
+     */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int o = dstOffset + 32 * b;
+            int e = src.get(ValueLayout.JAVA_BYTE, p) & 0xFF;
+            FloatVector d = FloatVector.broadcast(Simd.V, Float.intBitsToFloat(e < 2 ? 0x00200000 << e : (e - 1) << 23));
+            ByteVector q = ByteVector.fromMemorySegment(Simd.B, src, p + 1, Simd.LE);
+            ByteVector lo = q.lanewise(VectorOperators.AND, Simd.LOW4_16).selectFrom(Simd.MXFP4_TABLE);
+            ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .lanewise(VectorOperators.AND, Simd.LOW4_16).selectFrom(Simd.MXFP4_TABLE);
+            for (int j = 0; j < 16; j += Simd.VL) {
+                ((FloatVector) ((IntVector) lo.convertShape(VectorOperators.B2I, Simd.VI, 0)).convertShape(VectorOperators.I2F, Simd.V, 0))
+                        .mul(d).intoArray(dst, o + j);
+                ((FloatVector) ((IntVector) hi.convertShape(VectorOperators.B2I, Simd.VI, 0)).convertShape(VectorOperators.I2F, Simd.V, 0))
+                        .mul(d).intoArray(dst, o + j + 16);
+                lo = lo.rearrange(Simd.NEXT_VL);
+                hi = hi.rearrange(Simd.NEXT_VL);
             }
         }
     }
