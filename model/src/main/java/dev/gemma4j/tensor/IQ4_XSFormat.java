@@ -65,9 +65,8 @@ final class IQ4_XSFormat implements TensorFormat {
                 FloatVector s0 = FloatVector.zero(Simd.V);
                 FloatVector s1 = FloatVector.zero(Simd.V);
                 ByteVector q = ByteVector.fromMemorySegment(Simd.B, src, p + 8 + 16 * b, Simd.LE);
-                ByteVector lo = q.lanewise(VectorOperators.AND, Simd.LOW4_16).selectFrom(Simd.IQ4_TABLE);
-                ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
-                        .lanewise(VectorOperators.AND, Simd.LOW4_16).selectFrom(Simd.IQ4_TABLE);
+                ByteVector lo = q.selectFrom(Simd.IQ4_TABLE);
+                ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().selectFrom(Simd.IQ4_TABLE);
                 for (int j = 0; j < 16; j += Simd.VL) {
                     IntVector l = (IntVector) lo.convertShape(VectorOperators.B2I, Simd.VI, 0);
                     IntVector h = (IntVector) hi.convertShape(VectorOperators.B2I, Simd.VI, 0);

@@ -50,9 +50,8 @@ final class MXFP4Format implements TensorFormat {
             int e = src.get(ValueLayout.JAVA_BYTE, p) & 0xFF;
             FloatVector d = FloatVector.broadcast(Simd.V, Float.intBitsToFloat(e < 2 ? 0x00200000 << e : (e - 1) << 23));
             ByteVector q = ByteVector.fromMemorySegment(Simd.B, src, p + 1, Simd.LE);
-            ByteVector lo = q.lanewise(VectorOperators.AND, Simd.LOW4_16).selectFrom(Simd.MXFP4_TABLE);
-            ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
-                    .lanewise(VectorOperators.AND, Simd.LOW4_16).selectFrom(Simd.MXFP4_TABLE);
+            ByteVector lo = q.selectFrom(Simd.MXFP4_TABLE);
+            ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().selectFrom(Simd.MXFP4_TABLE);
             for (int j = 0; j < 16; j += Simd.VL) {
                 ((FloatVector) ((IntVector) lo.convertShape(VectorOperators.B2I, Simd.VI, 0)).convertShape(VectorOperators.I2F, Simd.V, 0))
                         .mul(d).intoArray(dst, o + j);
@@ -72,8 +71,10 @@ final class MXFP4Format implements TensorFormat {
     }
 
     /**
-     * 128 and 256 bits ({@link Simd#VL} = 4 or 8): the 16 code bytes in one 16-byte load, split into low and
-     * high nibbles, each looked up in {@link Simd#MXFP4_TABLE} by one byte shuffle (pshufb, tbl); then {@code VL} values
+     * 128 and 256 bits ({@link Simd#VL} = 4 or 8): the 16 code bytes in one 16-byte load, the low and high
+     * nibbles (the bytes as they are, and shifted right by 4 in int lanes) each looked up in
+     * {@link Simd#MXFP4_TABLE} by one byte shuffle (pshufb, tbl) with no mask: {@code selectFrom} wraps its
+     * indices modulo the 16 lanes, which keeps exactly the low 4 bits; then {@code VL} values
      * at a time widened to ints and floats from the bottom of the vector, which a constant byte rearrange
      * moves down by {@code VL} lanes for the next step (widening {@code convertShape(B2I, VI, part)} with
      * part &gt; 0 slices first, which C2 left boxed at 128 bits in the other formats). The block scale
@@ -88,9 +89,8 @@ final class MXFP4Format implements TensorFormat {
             FloatVector s0 = FloatVector.zero(Simd.V);
             FloatVector s1 = FloatVector.zero(Simd.V);
             ByteVector q = ByteVector.fromMemorySegment(Simd.B, src, p + 1, Simd.LE);
-            ByteVector lo = q.lanewise(VectorOperators.AND, Simd.LOW4_16).selectFrom(Simd.MXFP4_TABLE);
-            ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
-                    .lanewise(VectorOperators.AND, Simd.LOW4_16).selectFrom(Simd.MXFP4_TABLE);
+            ByteVector lo = q.selectFrom(Simd.MXFP4_TABLE);
+            ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().selectFrom(Simd.MXFP4_TABLE);
             for (int j = 0; j < 16; j += Simd.VL) {
                 IntVector l = (IntVector) lo.convertShape(VectorOperators.B2I, Simd.VI, 0);
                 IntVector h = (IntVector) hi.convertShape(VectorOperators.B2I, Simd.VI, 0);

@@ -93,8 +93,6 @@ final class Simd {
 
     static final ByteVector IQ4_TABLE = ByteVector.fromArray(B, Bits.IQ4_VALUES, 0);
     static final ByteVector MXFP4_TABLE = ByteVector.fromArray(B, Bits.MXFP4_VALUES, 0);
-    /** 0x0F in 16 byte lanes: the nibble mask of the table formats' kernels below 512 bits. */
-    static final ByteVector LOW4_16 = ByteVector.broadcast(B, (byte) 0x0F);
     /** Lane i takes lane i + {@link #VL} (mod 16) of a 16-byte vector: the next VL bytes to the bottom. */
     static final VectorShuffle<Byte> NEXT_VL = VectorShuffle.fromOp(B, i -> (i + VL) & 15);
 
