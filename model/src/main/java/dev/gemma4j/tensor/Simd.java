@@ -183,27 +183,24 @@ final class Simd {
     /**
      * Sum of the lanes of a {@link #V} vector in a fixed order (pairwise: lane i + lane i^h for h = VL/2 ..
      * 1), the same in the interpreter and in compiled code.
+     *
+     * <p>All steps in this one body, no nested calls: sum is shared by every kernel, and C2 refuses to inline
+     * a non-trivial callee (over 6 bytes) at a call site whose profiled count is low against the caller's
+     * invocation count ("low call site frequency"). A shared method's call-site profile can start late (its
+     * early invocations counted, its call sites not yet), so the former one-step-per-method chain (sum, sum4,
+     * sum2) was now and then left out of line inside a compiled kernel, which then boxed its vector
+     * (KernelAllocationTest failing for the first kernels of a run, at 128 and 256 bits). A kernel's own
+     * call to sum is once per call, i.e. frequent, so C2 inlines this larger body.
      */
     static float sum(FloatVector v) {
-        return VL >= 16 ? sum16(v) : VL >= 8 ? sum8(v) : sum4(v);
-    }
-
-    // One step per method, each far below C2's MaxInlineSize (35 bytes), so that they are inlined into a
-    // kernel even where its call to sum is not frequent enough to count as hot: a sum left out of line
-    // receives its vector boxed (an allocation per call; KernelAllocationTest).
-    private static float sum16(FloatVector v) {
-        return sum8(v.add(v.rearrange(SWAP8)));
-    }
-
-    private static float sum8(FloatVector v) {
-        return sum4(v.add(v.rearrange(SWAP4)));
-    }
-
-    private static float sum4(FloatVector v) {
-        return sum2(v.add(v.rearrange(SWAP2)));
-    }
-
-    private static float sum2(FloatVector v) {
-        return v.add(v.rearrange(SWAP1)).lane(0);
+        FloatVector s = v;
+        if (VL >= 16) {
+            s = s.add(s.rearrange(SWAP8));
+        }
+        if (VL >= 8) {
+            s = s.add(s.rearrange(SWAP4));
+        }
+        s = s.add(s.rearrange(SWAP2));
+        return s.add(s.rearrange(SWAP1)).lane(0);
     }
 }
