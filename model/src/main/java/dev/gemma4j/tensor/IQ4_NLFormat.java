@@ -3,6 +3,8 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 /** IQ4_NL: 18-byte blocks of 32: d:f16, qs[16]; y = d·K[nibble] with the non-linear codebook K. */
 final class IQ4_NLFormat implements TensorFormat {
@@ -31,7 +33,36 @@ final class IQ4_NLFormat implements TensorFormat {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * 128 and 256 bits, as {@link MXFP4Format#dotGeneric}: the 16 code bytes in one load, both nibbles looked
+     * up in {@link Simd#IQ4_TABLE} by a byte shuffle, widened {@link Simd#VL} values at a time from the bottom
+     * of the vector (moved down by {@link Simd#NEXT_VL}); the block scale by one multiply-add per block.
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            FloatVector s0 = FloatVector.zero(Simd.V);
+            FloatVector s1 = FloatVector.zero(Simd.V);
+            ByteVector q = ByteVector.fromMemorySegment(Simd.B, src, p + 2, Simd.LE);
+            ByteVector lo = q.selectFrom(Simd.IQ4_TABLE);
+            ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().selectFrom(Simd.IQ4_TABLE);
+            for (int j = 0; j < 16; j += Simd.VL) {
+                IntVector l = (IntVector) lo.convertShape(VectorOperators.B2I, Simd.VI, 0);
+                IntVector h = (IntVector) hi.convertShape(VectorOperators.B2I, Simd.VI, 0);
+                s0 = ((FloatVector) l.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j), s0);
+                s1 = ((FloatVector) h.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j + 16), s1);
+                lo = lo.rearrange(Simd.NEXT_VL);
+                hi = hi.rearrange(Simd.NEXT_VL);
+            }
+            acc = s0.add(s1).fma(FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p))), acc);
+        }
+        return Simd.sum(acc);
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

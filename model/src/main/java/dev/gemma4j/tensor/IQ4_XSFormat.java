@@ -3,6 +3,8 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ4_XS: 136-byte super-blocks of 256: d:f16, sh:u16, sl[4], qs[128]; sub-block b (32 elements) has the
@@ -42,7 +44,43 @@ final class IQ4_XSFormat implements TensorFormat {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * 128 and 256 bits, as {@link IQ4_NLFormat#dotGeneric} per 32-element sub-block, with the sub-block's
+     * scale d·(ls − 32) unpacked in place from the header word (no calls after the first vector op).
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int blk = 0; blk < n / 256; blk++) {
+            long p = offset + (long) blk * BLOCK;
+            long head = src.get(Bits.LONG_LE, p); // d, sh, sl[4]
+            float d = Float.float16ToFloat((short) head);
+            int sh = (int) (head >>> 16) & 0xFFFF;
+            int sl = (int) (head >>> 32);
+            for (int b = 0; b < 8; b++) {
+                int xi = xOffset + 256 * blk + 32 * b;
+                FloatVector s0 = FloatVector.zero(Simd.V);
+                FloatVector s1 = FloatVector.zero(Simd.V);
+                ByteVector q = ByteVector.fromMemorySegment(Simd.B, src, p + 8 + 16 * b, Simd.LE);
+                ByteVector lo = q.selectFrom(Simd.IQ4_TABLE);
+                ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().selectFrom(Simd.IQ4_TABLE);
+                for (int j = 0; j < 16; j += Simd.VL) {
+                    IntVector l = (IntVector) lo.convertShape(VectorOperators.B2I, Simd.VI, 0);
+                    IntVector h = (IntVector) hi.convertShape(VectorOperators.B2I, Simd.VI, 0);
+                    s0 = ((FloatVector) l.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j), s0);
+                    s1 = ((FloatVector) h.convertShape(VectorOperators.I2F, Simd.V, 0))
+                            .fma(FloatVector.fromArray(Simd.V, x, xi + j + 16), s1);
+                    lo = lo.rearrange(Simd.NEXT_VL);
+                    hi = hi.rearrange(Simd.NEXT_VL);
+                }
+                int ls = ((sl >>> 4 * b) & 15) | ((sh >> 2 * b) & 3) << 4;
+                acc = s0.add(s1).fma(FloatVector.broadcast(Simd.V, d * (ls - 32)), acc);
+            }
+        }
+        return Simd.sum(acc);
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

@@ -3,6 +3,8 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q2_K: 84-byte super-blocks of 256: sc[16] (4-bit scale | 4-bit min), qs[64] (2-bit), d:f16, dmin:f16.
@@ -10,6 +12,7 @@ import jdk.incubator.vector.FloatVector;
  */
 final class Q2_KFormat implements TensorFormat {
     private static final int BLOCK = 84;
+    private static final IntVector LOW2_I = IntVector.broadcast(Simd.VI, 3);
 
     @Override
     public GgmlType type() {
@@ -45,7 +48,50 @@ final class Q2_KFormat implements TensorFormat {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * 128 and 256 bits: per sub-block of 16 (group i = half h, shift j; part), {@link Simd#VL} bytes of qs at
+     * a time widened to ints, shifted by 2j and masked to 2 bits, converted to floats; Σq·x and Σx per
+     * sub-block, then d·(sc&amp;15) and dmin·(sc&gt;&gt;4) by one multiply-add each, the scale byte taken from
+     * the block's two scale words in place. At 128 bits the bytes come as one int broadcast and widened from
+     * its own vector (see {@link Q5_0Format#dot128}; the branch is on a constant: C2 parses one side).
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        FloatVector accMin = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int dd = src.get(Bits.INT_LE, p + 80);
+            float d = Float.float16ToFloat((short) dd);
+            float dmin = Float.float16ToFloat((short) (dd >>> 16));
+            long sc0 = src.get(Bits.LONG_LE, p);
+            long sc1 = src.get(Bits.LONG_LE, p + 8);
+            for (int k = 0; k < 16; k++) {
+                // sub-block k: half h = k / 8, shift j = (k / 2) % 4, part = k % 2; bytes 32h + 16·part ..
+                int h = k >> 3;
+                int j = (k >> 1) & 3;
+                int sc = (int) ((h == 0 ? sc0 : sc1) >>> 8 * (k & 7)) & 0xFF;
+                FloatVector s = FloatVector.zero(Simd.V);
+                FloatVector sx = FloatVector.zero(Simd.V);
+                int xi = xOffset + 256 * b + 16 * k;
+                long pq = p + 16 + 32 * h + 16 * (k & 1);
+                for (int o = 0; o < 16; o += Simd.VL) {
+                    IntVector qi = (IntVector) (Simd.VP == 2
+                            ? IntVector.broadcast(Simd.VI, src.get(Bits.INT_LE, pq + o)).reinterpretAsBytes()
+                            : ByteVector.fromMemorySegment(Simd.VB, src, pq + o, Simd.LE)).convertShape(VectorOperators.B2I, Simd.VI, 0);
+                    FloatVector xv = FloatVector.fromArray(Simd.V, x, xi + o);
+                    s = ((FloatVector) qi.lanewise(VectorOperators.LSHR, 2 * j).lanewise(VectorOperators.AND, LOW2_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).fma(xv, s);
+                    sx = sx.add(xv);
+                }
+                acc = s.fma(FloatVector.broadcast(Simd.V, d * (sc & 15)), acc);
+                accMin = sx.fma(FloatVector.broadcast(Simd.V, dmin * (sc >> 4)), accMin);
+            }
+        }
+        return Simd.sum(acc.sub(accMin));
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

@@ -3,6 +3,8 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q3_K: 110-byte super-blocks of 256: hmask[32], qs[64] (2-bit), sc[12] (sixteen 6-bit scales), d:f16.
@@ -10,6 +12,8 @@ import jdk.incubator.vector.FloatVector;
  */
 final class Q3_KFormat implements TensorFormat {
     private static final int BLOCK = 110;
+    private static final IntVector LOW2_I = IntVector.broadcast(Simd.VI, 3);
+    private static final IntVector BIT2_I = IntVector.broadcast(Simd.VI, 4);
 
     @Override
     public GgmlType type() {
@@ -51,7 +55,52 @@ final class Q3_KFormat implements TensorFormat {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * 128 and 256 bits: per sub-block k of 16 (half h = k/8, shift j = (k/2)%4, part = k%2), {@link Simd#VL}
+     * bytes of qs and of hmask at a time widened to ints; q2 = (qs &gt;&gt; 2j) &amp; 3, the hmask bit 4h+j
+     * moved to bit 2, v = (q2 | that) − 4; Σv·x per sub-block, then d·(S_k − 32) by one multiply-add, the
+     * 6-bit scale unpacked in place from the scale words (no calls after the first vector op). At 128 bits
+     * the bytes come as one int broadcast and widened from its own vector (see {@link Q5_0Format#dot128};
+     * the branch is on a constant: C2 parses one side).
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 108));
+            long lo = src.get(Bits.LONG_LE, p + 96);
+            int hi = src.get(Bits.INT_LE, p + 104);
+            for (int k = 0; k < 16; k++) {
+                int h = k >> 3;
+                int j = (k >> 1) & 3;
+                int t = 16 * (k & 1);
+                int low = (int) (lo >>> 8 * (k & 7) + 4 * (k >> 3)) & 15;
+                int high = (hi >>> 8 * (k & 3) + 2 * (k >> 2)) & 3;
+                FloatVector s = FloatVector.zero(Simd.V);
+                int xi = xOffset + 256 * b + 16 * k;
+                for (int o = 0; o < 16; o += Simd.VL) {
+                    long pq = p + 32 + 32 * h + t + o;
+                    long pm = p + t + o;
+                    IntVector qi = (IntVector) (Simd.VP == 2
+                            ? IntVector.broadcast(Simd.VI, src.get(Bits.INT_LE, pq)).reinterpretAsBytes()
+                            : ByteVector.fromMemorySegment(Simd.VB, src, pq, Simd.LE)).convertShape(VectorOperators.B2I, Simd.VI, 0);
+                    IntVector mi = (IntVector) (Simd.VP == 2
+                            ? IntVector.broadcast(Simd.VI, src.get(Bits.INT_LE, pm)).reinterpretAsBytes()
+                            : ByteVector.fromMemorySegment(Simd.VB, src, pm, Simd.LE)).convertShape(VectorOperators.B2I, Simd.VI, 0);
+                    IntVector v = qi.lanewise(VectorOperators.LSHR, 2 * j).lanewise(VectorOperators.AND, LOW2_I)
+                            .lanewise(VectorOperators.OR, mi.lanewise(VectorOperators.LSHL, 2).lanewise(VectorOperators.LSHR, 4 * h + j)
+                                    .lanewise(VectorOperators.AND, BIT2_I))
+                            .lanewise(VectorOperators.SUB, BIT2_I);
+                    s = ((FloatVector) v.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + o), s);
+                }
+                acc = s.fma(FloatVector.broadcast(Simd.V, d * ((low | high << 4) - 32)), acc);
+            }
+        }
+        return Simd.sum(acc);
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

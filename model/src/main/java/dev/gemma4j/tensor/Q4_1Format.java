@@ -3,10 +3,13 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 /** Q4_1: 20-byte blocks of 32: d:f16, m:f16, qs[16]; y = d·q + m. */
 final class Q4_1Format implements TensorFormat {
     private static final int BLOCK = 20;
+    private static final IntVector LOW4_I = IntVector.broadcast(Simd.VI, 0x0F);
 
     @Override
     public GgmlType type() {
@@ -32,7 +35,39 @@ final class Q4_1Format implements TensorFormat {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * 128 and 256 bits, as {@link Q4_0Format#dotGeneric}: {@link Simd#VL} nibble bytes at a time widened to
+     * ints, both nibbles converted to floats; Σq·x and Σx per block, then d and m by one multiply-add each.
+     * At 128 bits the 4 bytes come as one int broadcast and widened from its own vector, for the reason given
+     * at {@link Q5_0Format#dot128} (the branch is on a constant: C2 parses one side).
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            FloatVector s = FloatVector.zero(Simd.V);
+            FloatVector sx = FloatVector.zero(Simd.V);
+            for (int j = 0; j < 16; j += Simd.VL) {
+                IntVector qi = (IntVector) (Simd.VP == 2
+                        ? IntVector.broadcast(Simd.VI, src.get(Bits.INT_LE, p + 4 + j)).reinterpretAsBytes()
+                        : ByteVector.fromMemorySegment(Simd.VB, src, p + 4 + j, Simd.LE)).convertShape(VectorOperators.B2I, Simd.VI, 0);
+                FloatVector x0 = FloatVector.fromArray(Simd.V, x, xi + j);
+                FloatVector x1 = FloatVector.fromArray(Simd.V, x, xi + j + 16);
+                s = ((FloatVector) qi.lanewise(VectorOperators.AND, LOW4_I).convertShape(VectorOperators.I2F, Simd.V, 0)).fma(x0, s);
+                s = ((FloatVector) qi.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                        .convertShape(VectorOperators.I2F, Simd.V, 0)).fma(x1, s);
+                sx = sx.add(x0).add(x1);
+            }
+            int dm = src.get(Bits.INT_LE, p);
+            acc = s.fma(FloatVector.broadcast(Simd.V, Float.float16ToFloat((short) dm)), acc);
+            acc = sx.fma(FloatVector.broadcast(Simd.V, Float.float16ToFloat((short) (dm >>> 16))), acc);
+        }
+        return Simd.sum(acc);
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

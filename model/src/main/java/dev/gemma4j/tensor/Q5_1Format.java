@@ -3,11 +3,16 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /** Q5_1: 24-byte blocks of 32: d:f16, m:f16, qh:u32, qs[16]; y = d·q5 + m. */
 final class Q5_1Format implements TensorFormat {
     private static final int BLOCK = 24;
+    private static final IntVector LOW4_I = IntVector.broadcast(Simd.VI, 0x0F);
+    private static final IntVector BIT4_I = IntVector.broadcast(Simd.VI, 0x10);
+    /** Lane i holds i: the shift that brings bit i of a broadcast word to bit 0 of lane i. */
+    private static final IntVector IOTA_I = IntVector.zero(Simd.VI).addIndex(1);
 
     @Override
     public GgmlType type() {
@@ -34,7 +39,45 @@ final class Q5_1Format implements TensorFormat {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * 128 and 256 bits, as {@link Q5_0Format#dotGeneric}: {@link Simd#VL} nibble bytes at a time widened to
+     * ints, each lane's 5th bit from the broadcast qh word shifted by the lane index; Σq5·x and Σx per block,
+     * then d and m by one multiply-add each. At 128 bits the 4 bytes come as one int broadcast and widened
+     * from its own vector (see {@link Q5_0Format#dot128}; the branch is on a constant: C2 parses one side).
+     */
+    static float dotGeneric(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            int qh = src.get(Bits.INT_LE, p + 4);
+            FloatVector s = FloatVector.zero(Simd.V);
+            FloatVector sx = FloatVector.zero(Simd.V);
+            for (int j = 0; j < 16; j += Simd.VL) {
+                IntVector qi = (IntVector) (Simd.VP == 2
+                        ? IntVector.broadcast(Simd.VI, src.get(Bits.INT_LE, p + 8 + j)).reinterpretAsBytes()
+                        : ByteVector.fromMemorySegment(Simd.VB, src, p + 8 + j, Simd.LE)).convertShape(VectorOperators.B2I, Simd.VI, 0);
+                IntVector hLo = IntVector.broadcast(Simd.VI, qh >>> j).lanewise(VectorOperators.LSHR, IOTA_I)
+                        .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BIT4_I);
+                IntVector hHi = IntVector.broadcast(Simd.VI, qh >>> (j + 16)).lanewise(VectorOperators.LSHR, IOTA_I)
+                        .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BIT4_I);
+                FloatVector x0 = FloatVector.fromArray(Simd.V, x, xi + j);
+                FloatVector x1 = FloatVector.fromArray(Simd.V, x, xi + j + 16);
+                s = ((FloatVector) qi.lanewise(VectorOperators.AND, LOW4_I).lanewise(VectorOperators.OR, hLo)
+                        .convertShape(VectorOperators.I2F, Simd.V, 0)).fma(x0, s);
+                s = ((FloatVector) qi.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                        .lanewise(VectorOperators.OR, hHi).convertShape(VectorOperators.I2F, Simd.V, 0)).fma(x1, s);
+                sx = sx.add(x0).add(x1);
+            }
+            int dm = src.get(Bits.INT_LE, p);
+            acc = s.fma(FloatVector.broadcast(Simd.V, Float.float16ToFloat((short) dm)), acc);
+            acc = sx.fma(FloatVector.broadcast(Simd.V, Float.float16ToFloat((short) (dm >>> 16))), acc);
+        }
+        return Simd.sum(acc);
     }
 
     static float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {

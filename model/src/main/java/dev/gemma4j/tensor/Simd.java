@@ -24,8 +24,12 @@ import jdk.incubator.vector.VectorSpecies;
  * the first kernel runs; {@code 0} = scalar kernels) or else the CPU's preferred width. Their weight
  * bytes are loaded as {@link #VB}, a byte species of {@code max(8, lanes)} lanes, and converted to floats
  * with {@code convertShape(B2F, V, part)} for {@link #VP} parts (1 at 256/512 bits, 2 at 128). The other
- * formats keep kernels written for 512-bit vectors ({@link #F}, {@link #B}, {@link #B2}), used only where
- * the selected width is 512 ({@link #ENABLED}), scalar loops otherwise.
+ * formats (MXFP4, IQ4_NL, IQ4_XS, Q4_1, Q5_1, Q2_K, Q3_K, Q5_K) keep kernels written for 512-bit vectors
+ * ({@link #F}, {@link #B}, {@link #B2}), used where the selected width is 512 ({@link #ENABLED}), and have
+ * a {@code dotGeneric} for 128 and 256 bits: weight bytes {@link #VL} at a time widened to ints (at 128
+ * bits read as one int and widened from its own vector), or, for the table formats, 16 code bytes looked
+ * up by one byte shuffle in a 16-byte table ({@link #MXFP4_TABLE}, {@link #IQ4_TABLE}) and widened VL at a
+ * time from the bottom of the vector ({@link #NEXT_VL}).
  *
  * <p>Profiles: C2 inlines the Vector API's intrinsics late, so while parsing a kernel it does not know the
  * exact class of a vector and resolves each call by the call site's type profile. A helper here, or a
@@ -89,6 +93,8 @@ final class Simd {
 
     static final ByteVector IQ4_TABLE = ByteVector.fromArray(B, Bits.IQ4_VALUES, 0);
     static final ByteVector MXFP4_TABLE = ByteVector.fromArray(B, Bits.MXFP4_VALUES, 0);
+    /** Lane i takes lane i + {@link #VL} (mod 16) of a 16-byte vector: the next VL bytes to the bottom. */
+    static final VectorShuffle<Byte> NEXT_VL = VectorShuffle.fromOp(B, i -> (i + VL) & 15);
 
     private Simd() {
     }
@@ -177,27 +183,24 @@ final class Simd {
     /**
      * Sum of the lanes of a {@link #V} vector in a fixed order (pairwise: lane i + lane i^h for h = VL/2 ..
      * 1), the same in the interpreter and in compiled code.
+     *
+     * <p>All steps in this one body, no nested calls: sum is shared by every kernel, and C2 refuses to inline
+     * a non-trivial callee (over 6 bytes) at a call site whose profiled count is low against the caller's
+     * invocation count ("low call site frequency"). A shared method's call-site profile can start late (its
+     * early invocations counted, its call sites not yet), so the former one-step-per-method chain (sum, sum4,
+     * sum2) was now and then left out of line inside a compiled kernel, which then boxed its vector
+     * (KernelAllocationTest failing for the first kernels of a run, at 128 and 256 bits). A kernel's own
+     * call to sum is once per call, i.e. frequent, so C2 inlines this larger body.
      */
     static float sum(FloatVector v) {
-        return VL >= 16 ? sum16(v) : VL >= 8 ? sum8(v) : sum4(v);
-    }
-
-    // One step per method, each far below C2's MaxInlineSize (35 bytes), so that they are inlined into a
-    // kernel even where its call to sum is not frequent enough to count as hot: a sum left out of line
-    // receives its vector boxed (an allocation per call; KernelAllocationTest).
-    private static float sum16(FloatVector v) {
-        return sum8(v.add(v.rearrange(SWAP8)));
-    }
-
-    private static float sum8(FloatVector v) {
-        return sum4(v.add(v.rearrange(SWAP4)));
-    }
-
-    private static float sum4(FloatVector v) {
-        return sum2(v.add(v.rearrange(SWAP2)));
-    }
-
-    private static float sum2(FloatVector v) {
-        return v.add(v.rearrange(SWAP1)).lane(0);
+        FloatVector s = v;
+        if (VL >= 16) {
+            s = s.add(s.rearrange(SWAP8));
+        }
+        if (VL >= 8) {
+            s = s.add(s.rearrange(SWAP4));
+        }
+        s = s.add(s.rearrange(SWAP2));
+        return s.add(s.rearrange(SWAP1)).lane(0);
     }
 }
