@@ -18,6 +18,8 @@ final class Q6_KFormat implements TensorFormat {
     private static final ByteVector OFFSET32 = ByteVector.broadcast(Simd.B2, (byte) 32);
     private static final IntVector LOW4_I = IntVector.broadcast(Simd.VI, 0x0F);
     private static final IntVector BITS45_I = IntVector.broadcast(Simd.VI, 0x30);
+    private static final IntVector NIBBLES_I = IntVector.broadcast(Simd.VI, 0x0F0F0F0F);
+    private static final IntVector HIGH2_I = IntVector.broadcast(Simd.VI, 0x30303030);
     private static final IntVector OFFSET32_I = IntVector.broadcast(Simd.VI, 32);
 
     @Override
@@ -145,8 +147,10 @@ final class Q6_KFormat implements TensorFormat {
     /**
      * The order {@link #dotPrepared} reads activations in: per block, half h, loads of {@code 4·VL} bytes at
      * offset o of ql[0..32), ql[32..64) and qh (VL int lanes each), then byte b of a lane and quarter k:
-     * lane i is element {@code 128h + 32k + o + 4i + b}. Then the sums of the sixteen 16-element groups
-     * (one scale each).
+     * lane i is element {@code 128h + 32k + o + 4i + b}, times {@code 2^-8b}: the kernel takes the 6-bit value
+     * of byte b where it lies in the lane ({@code q·2^8b}, masked, not shifted down), and the power of two
+     * put in here gives back {@code q·x} exactly. Then the sums of the sixteen 16-element groups (one scale
+     * each).
      */
     @Override
     public void prepare(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
@@ -158,9 +162,10 @@ final class Q6_KFormat implements TensorFormat {
             for (int h = 0; h < 2; h++) {
                 for (int o = 0; o < 32; o += 4 * vl) {
                     for (int b = 0; b < 4; b++) {
+                        float scale = 1f / (1 << (8 * b));
                         for (int k = 0; k < 4; k++) {
                             for (int i = 0; i < vl; i++) {
-                                dst[t++] = x[xb + 128 * h + 32 * k + o + 4 * i + b];
+                                dst[t++] = x[xb + 128 * h + 32 * k + o + 4 * i + b] * scale;
                             }
                         }
                     }
@@ -272,13 +277,16 @@ final class Q6_KFormat implements TensorFormat {
                     // unrolls after parsing (keeps the parse within C2's node budget: KernelAllocationTest).
                     for (int k = 0; k < 4; k++) {
                         IntVector low = IntVector.fromMemorySegment(Simd.VI, src, p + 64 * h + 32 * (k & 1) + o, Simd.LE);
+                        // the four 6-bit values of quarter k in place, one per byte: the ql nibble in bits 0..3 of
+                        // the byte, qh bits 2k and 2k+1 of the same byte moved to bits 4 and 5
+                        IntVector v = (k < 2 ? low : low.lanewise(VectorOperators.LSHR, 4)).lanewise(VectorOperators.AND, NIBBLES_I)
+                                .lanewise(VectorOperators.OR, (k < 3 ? e.lanewise(VectorOperators.LSHL, 4 - 2 * k) : e.lanewise(VectorOperators.LSHR, 2))
+                                        .lanewise(VectorOperators.AND, HIGH2_I));
                         FloatVector sum = FloatVector.zero(Simd.V);
                         for (int b = 0; b < 4; b++) {
-                            IntVector q = low.lanewise(VectorOperators.LSHR, 8 * b + 4 * (k >> 1)).lanewise(VectorOperators.AND, LOW4_I)
-                                    .lanewise(VectorOperators.OR, e.lanewise(VectorOperators.LSHR, 8 * b + 2 * k)
-                                            .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BITS45_I));
-                            sum = ((FloatVector) q.convertShape(VectorOperators.I2F, Simd.V, 0))
-                                    .fma(FloatVector.fromArray(Simd.V, px, xi + (4 * b + k) * Simd.VL), sum);
+                            FloatVector q = (FloatVector) v.lanewise(VectorOperators.AND, IntVector.broadcast(Simd.VI, 0x3F << 8 * b))
+                                    .convertShape(VectorOperators.I2F, Simd.V, 0);
+                            sum = q.fma(FloatVector.fromArray(Simd.V, px, xi + (4 * b + k) * Simd.VL), sum);
                         }
                         // d·sc of the group of lanes 0..3 and, at 256 bits, of lanes 4..7 (the next group)
                         float first = d * (byte) (scales >>> (16 * k + 8 * g));
