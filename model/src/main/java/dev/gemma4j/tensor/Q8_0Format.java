@@ -3,6 +3,7 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /** Q8_0: 34-byte blocks of 32: d:f16, qs:i8[32]; y = d·q. */
@@ -67,7 +68,35 @@ final class Q8_0Format implements TensorFormat {
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
         return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
+                : Simd.VP == 2 ? dot128(src, offset, x, xOffset, n)
                 : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+    }
+
+    /**
+     * 128 bits, {@link #dotGeneric}'s operations in its order, but each 4 bytes read as one int and widened
+     * from its own vector: {@code convertShape(B2F, V, 1)} on an 8-byte load slices first, which C2 now and
+     * then left boxed (KernelAllocationTest at width 128), as in {@link Q5_0Format#dot128}.
+     */
+    static float dot128(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int xi = xOffset + 32 * b;
+            FloatVector s0 = FloatVector.zero(Simd.V);
+            FloatVector s1 = FloatVector.zero(Simd.V);
+            for (int o = 0; o < 32; o += 16) {
+                for (int part = 0; part < 2; part++) {
+                    IntVector q0 = (IntVector) IntVector.broadcast(Simd.VI, src.get(Bits.INT_LE, p + 2 + o + 4 * part))
+                            .reinterpretAsBytes().convertShape(VectorOperators.B2I, Simd.VI, 0);
+                    IntVector q1 = (IntVector) IntVector.broadcast(Simd.VI, src.get(Bits.INT_LE, p + 2 + o + 8 + 4 * part))
+                            .reinterpretAsBytes().convertShape(VectorOperators.B2I, Simd.VI, 0);
+                    s0 = ((FloatVector) q0.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + o + 4 * part), s0);
+                    s1 = ((FloatVector) q1.convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + o + 8 + 4 * part), s1);
+                }
+            }
+            acc = s0.add(s1).fma(FloatVector.broadcast(Simd.V, Bits.f16(src, p)), acc);
+        }
+        return Simd.sum(acc);
     }
 
     /**
