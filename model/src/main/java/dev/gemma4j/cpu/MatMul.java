@@ -334,40 +334,34 @@ final class MatMul {
                     m.dequantizeRow(rb + k, tile, k * cols);
                 }
             }
-            if (nj == 1) {
-                // one activation row: eight accumulator chains keep both FMA pipes busy (four wait on its latency)
-                int q = 0;
-                for (; q + 8 <= t; q += 8) {
-                    dot8(tile, q * cols, cols, xs, xs0, ys, ys0 + rb + q);
-                }
-                for (; q + 4 <= t; q += 4) {
-                    dot4(tile, q * cols, cols, xs, xs0, ys, ys0 + rb + q);
-                }
-                for (; q < t; q++) {
-                    ys[ys0 + rb + q] = dot1(tile, q * cols, cols, xs, xs0);
-                }
-                continue;
-            }
-            // activation rows outermost: a group of three stays in L1 while the block's tile rows stream by; a
-            // last single row goes with the group before it as two pairs (3x2 blocks: six chains, not three)
+            // activation rows outermost, three at a time: a group stays in L1 while the block's tile rows stream
+            // by, three tile rows per register block
             int triples = t - t % TILE_ROWS;
-            int groups = nj % 3 == 1 ? nj / 3 - 1 : nj / 3;
             int b = 0;
-            for (int g = 0; g < groups; g++, b += 3) {
+            for (; b + 3 <= nj; b += 3) {
                 for (int q = 0; q < triples; q += TILE_ROWS) {
                     dot3x3(tile, q * cols, cols, xs, xs0 + b * cols, ys, ys0 + b * yst + rb + q, yst);
                 }
-            }
-            for (; b < nj; b += 2) {
-                for (int q = 0; q < triples; q += TILE_ROWS) {
-                    dot3x2(tile, q * cols, cols, xs, xs0 + b * cols, ys, ys0 + b * yst + rb + q, yst);
+                for (int k = triples; k < t; k++) {
+                    for (int r = 0; r < 3; r++) {
+                        ys[ys0 + (b + r) * yst + rb + k] = dot1(tile, k * cols, cols, xs, xs0 + (b + r) * cols);
+                    }
                 }
             }
-            for (b = 0; b < nj; b++) {
+            // the last one or two activation rows (and a lone decoding row) one at a time, eight tile rows per
+            // block: eight accumulator chains keep both FMA pipes busy, where a 3x2 or 3x1 block ran slower
+            for (; b < nj; b++) {
                 int xo = xs0 + b * cols;
                 int yo = ys0 + b * yst + rb;
-                for (int k = triples; k < t; k++) {
-                    ys[yo + k] = dot1(tile, k * cols, cols, xs, xo);
+                int q = 0;
+                for (; q + 8 <= t; q += 8) {
+                    dot8(tile, q * cols, cols, xs, xo, ys, yo + q);
+                }
+                for (; q + 4 <= t; q += 4) {
+                    dot4(tile, q * cols, cols, xs, xo, ys, yo + q);
+                }
+                for (; q < t; q++) {
+                    ys[yo + q] = dot1(tile, q * cols, cols, xs, xo);
                 }
             }
         }
@@ -437,50 +431,6 @@ final class MatMul {
         ys[o] = s20;
         ys[o + 1] = s21;
         ys[o + 2] = s22;
-    }
-
-    /** {@link #dot3x3} for two activation rows, summed in the same order. */
-    private static void dot3x2(float[] tile, int to, int cols, float[] xs, int xo, float[] ys, int yo, int yStride) {
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F);
-        int upper = F.loopBound(cols);
-        int i = 0;
-        int x1 = xo + cols;
-        int c0 = to;
-        int c1 = to + cols;
-        int c2 = to + 2 * cols;
-        for (; i < upper; i += F.length()) {
-            FloatVector v0 = FloatVector.fromArray(F, xs, xo + i);
-            FloatVector v1 = FloatVector.fromArray(F, xs, x1 + i);
-            FloatVector w = FloatVector.fromArray(F, tile, c0 + i);
-            a00 = w.fma(v0, a00);
-            a10 = w.fma(v1, a10);
-            w = FloatVector.fromArray(F, tile, c1 + i);
-            a01 = w.fma(v0, a01);
-            a11 = w.fma(v1, a11);
-            w = FloatVector.fromArray(F, tile, c2 + i);
-            a02 = w.fma(v0, a02);
-            a12 = w.fma(v1, a12);
-        }
-        float s00 = VectorMath.sum(a00), s01 = VectorMath.sum(a01), s02 = VectorMath.sum(a02);
-        float s10 = VectorMath.sum(a10), s11 = VectorMath.sum(a11), s12 = VectorMath.sum(a12);
-        for (; i < cols; i++) {
-            float t0 = tile[c0 + i], t1 = tile[c1 + i], t2 = tile[c2 + i];
-            float v0 = xs[xo + i], v1 = xs[x1 + i];
-            s00 += t0 * v0;
-            s01 += t1 * v0;
-            s02 += t2 * v0;
-            s10 += t0 * v1;
-            s11 += t1 * v1;
-            s12 += t2 * v1;
-        }
-        ys[yo] = s00;
-        ys[yo + 1] = s01;
-        ys[yo + 2] = s02;
-        int o = yo + yStride;
-        ys[o] = s10;
-        ys[o + 1] = s11;
-        ys[o + 2] = s12;
     }
 
     /** One dot product summed in the same order as each of {@link #dot4}'s, so tiling never changes a result. */
