@@ -31,9 +31,10 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class MatMul {
     private static final VectorSpecies<Float> F = VectorMath.F;
-    static final int TILE_ROWS = 4;
-    /** Weight rows decoded into a worker's tile at a time (a multiple of {@link #TILE_ROWS}). */
-    static final int TILE_BLOCK = 16;
+    /** Tile rows per register block when several activation rows share the tile ({@link #dot3x3}). */
+    static final int TILE_ROWS = 3;
+    /** Weight rows decoded into a worker's tile at a time (a multiple of {@link #TILE_ROWS} and of 8). */
+    static final int TILE_BLOCK = 24;
 
     private final WorkerPool pool;
     private final boolean batchInvariant;
@@ -223,7 +224,7 @@ final class MatMul {
         int threads = pool.threads();
         for (int j = 0; j < jobs; j++) {
             int rows = w[j].rows();
-            int block = n[j] == 1 ? 64 : 16;
+            int block = n[j] == 1 ? 48 : TILE_BLOCK;
             while (block > TILE_ROWS && (rows + block - 1) / block < 4 * threads) {
                 block /= 2;
             }
@@ -333,45 +334,52 @@ final class MatMul {
                     m.dequantizeRow(rb + k, tile, k * cols);
                 }
             }
-            // activation rows outermost: a group of three stays in L1 while the block's tile rows stream by
-            int quads = t & ~(TILE_ROWS - 1);
+            // activation rows outermost, three at a time: a group stays in L1 while the block's tile rows stream
+            // by, three tile rows per register block
+            int triples = t - t % TILE_ROWS;
             int b = 0;
             for (; b + 3 <= nj; b += 3) {
-                for (int q = 0; q < quads; q += TILE_ROWS) {
-                    dot4x3(tile, q * cols, cols, xs, xs0 + b * cols, ys, ys0 + b * yst + rb + q, yst);
+                for (int q = 0; q < triples; q += TILE_ROWS) {
+                    dot3x3(tile, q * cols, cols, xs, xs0 + b * cols, ys, ys0 + b * yst + rb + q, yst);
+                }
+                for (int k = triples; k < t; k++) {
+                    for (int r = 0; r < 3; r++) {
+                        ys[ys0 + (b + r) * yst + rb + k] = dot1(tile, k * cols, cols, xs, xs0 + (b + r) * cols);
+                    }
                 }
             }
-            if (b + 2 == nj) {
-                for (int q = 0; q < quads; q += TILE_ROWS) {
-                    dot4x2(tile, q * cols, cols, xs, xs0 + b * cols, ys, ys0 + b * yst + rb + q, yst);
-                }
-            } else if (b + 1 == nj) {
-                for (int q = 0; q < quads; q += TILE_ROWS) {
-                    dot4(tile, q * cols, cols, xs, xs0 + b * cols, ys, ys0 + b * yst + rb + q);
-                }
-            }
-            for (b = 0; b < nj; b++) {
+            // the last one or two activation rows (and a lone decoding row) one at a time, eight tile rows per
+            // block: eight accumulator chains keep both FMA pipes busy, where a 3x2 or 3x1 block ran slower
+            for (; b < nj; b++) {
                 int xo = xs0 + b * cols;
                 int yo = ys0 + b * yst + rb;
-                for (int k = quads; k < t; k++) {
-                    ys[yo + k] = dot1(tile, k * cols, cols, xs, xo);
+                int q = 0;
+                for (; q + 8 <= t; q += 8) {
+                    dot8(tile, q * cols, cols, xs, xo, ys, yo + q);
+                }
+                for (; q + 4 <= t; q += 4) {
+                    dot4(tile, q * cols, cols, xs, xo, ys, yo + q);
+                }
+                for (; q < t; q++) {
+                    ys[yo + q] = dot1(tile, q * cols, cols, xs, xo);
                 }
             }
         }
     }
 
     /**
-     * Twelve dot products: four tile rows with three consecutive activation rows (starting at {@code xo},
-     * {@code cols} apart), each loaded tile vector used three times and each activation vector four times.
-     * Twelve accumulators, three activation vectors and one tile vector fill AVX2's sixteen vector registers
-     * exactly (a 4x4 block spilled there). Every product is summed in the same order as {@link #dot1}'s
-     * (one accumulator along the row, the fixed lane sum, then the scalar tail), so neither the batch grouping
-     * nor a row's place in a block changes a result.
+     * Nine dot products: three tile rows with three consecutive activation rows (starting at {@code xo},
+     * {@code cols} apart), each loaded tile vector used three times and each activation vector three times.
+     * Nine accumulators, three activation vectors and one tile vector leave C2 registers to spare on AVX2's
+     * sixteen: a 4x3 block (twelve accumulators) kept two of them on the stack, and the store-reload in their
+     * chains held it at ~40 GFLOP/s per core where this runs at ~65. Every product is summed in the same order
+     * as {@link #dot1}'s (one accumulator along the row, the fixed lane sum, then the scalar tail), so neither
+     * the batch grouping nor a row's place in a block changes a result.
      */
-    private static void dot4x3(float[] tile, int to, int cols, float[] xs, int xo, float[] ys, int yo, int yStride) {
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
+    private static void dot3x3(float[] tile, int to, int cols, float[] xs, int xo, float[] ys, int yo, int yStride) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F);
         int upper = F.loopBound(cols);
         int i = 0;
         int x1 = xo + cols;
@@ -379,7 +387,6 @@ final class MatMul {
         int c0 = to;
         int c1 = to + cols;
         int c2 = to + 2 * cols;
-        int c3 = to + 3 * cols;
         for (; i < upper; i += F.length()) {
             FloatVector v0 = FloatVector.fromArray(F, xs, xo + i);
             FloatVector v1 = FloatVector.fromArray(F, xs, x1 + i);
@@ -396,96 +403,34 @@ final class MatMul {
             a02 = w.fma(v0, a02);
             a12 = w.fma(v1, a12);
             a22 = w.fma(v2, a22);
-            w = FloatVector.fromArray(F, tile, c3 + i);
-            a03 = w.fma(v0, a03);
-            a13 = w.fma(v1, a13);
-            a23 = w.fma(v2, a23);
         }
-        float s00 = VectorMath.sum(a00), s01 = VectorMath.sum(a01), s02 = VectorMath.sum(a02), s03 = VectorMath.sum(a03);
-        float s10 = VectorMath.sum(a10), s11 = VectorMath.sum(a11), s12 = VectorMath.sum(a12), s13 = VectorMath.sum(a13);
-        float s20 = VectorMath.sum(a20), s21 = VectorMath.sum(a21), s22 = VectorMath.sum(a22), s23 = VectorMath.sum(a23);
+        float s00 = VectorMath.sum(a00), s01 = VectorMath.sum(a01), s02 = VectorMath.sum(a02);
+        float s10 = VectorMath.sum(a10), s11 = VectorMath.sum(a11), s12 = VectorMath.sum(a12);
+        float s20 = VectorMath.sum(a20), s21 = VectorMath.sum(a21), s22 = VectorMath.sum(a22);
         for (; i < cols; i++) {
-            float t0 = tile[c0 + i], t1 = tile[c1 + i], t2 = tile[c2 + i], t3 = tile[c3 + i];
+            float t0 = tile[c0 + i], t1 = tile[c1 + i], t2 = tile[c2 + i];
             float v0 = xs[xo + i], v1 = xs[x1 + i], v2 = xs[x2 + i];
             s00 += t0 * v0;
             s01 += t1 * v0;
             s02 += t2 * v0;
-            s03 += t3 * v0;
             s10 += t0 * v1;
             s11 += t1 * v1;
             s12 += t2 * v1;
-            s13 += t3 * v1;
             s20 += t0 * v2;
             s21 += t1 * v2;
             s22 += t2 * v2;
-            s23 += t3 * v2;
         }
         ys[yo] = s00;
         ys[yo + 1] = s01;
         ys[yo + 2] = s02;
-        ys[yo + 3] = s03;
         int o = yo + yStride;
         ys[o] = s10;
         ys[o + 1] = s11;
         ys[o + 2] = s12;
-        ys[o + 3] = s13;
         o += yStride;
         ys[o] = s20;
         ys[o + 1] = s21;
         ys[o + 2] = s22;
-        ys[o + 3] = s23;
-    }
-
-    /** {@link #dot4x3} for two activation rows (the end of a batch), summed in the same order. */
-    private static void dot4x2(float[] tile, int to, int cols, float[] xs, int xo, float[] ys, int yo, int yStride) {
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
-        int upper = F.loopBound(cols);
-        int i = 0;
-        int x1 = xo + cols;
-        int c0 = to;
-        int c1 = to + cols;
-        int c2 = to + 2 * cols;
-        int c3 = to + 3 * cols;
-        for (; i < upper; i += F.length()) {
-            FloatVector v0 = FloatVector.fromArray(F, xs, xo + i);
-            FloatVector v1 = FloatVector.fromArray(F, xs, x1 + i);
-            FloatVector w = FloatVector.fromArray(F, tile, c0 + i);
-            a00 = w.fma(v0, a00);
-            a10 = w.fma(v1, a10);
-            w = FloatVector.fromArray(F, tile, c1 + i);
-            a01 = w.fma(v0, a01);
-            a11 = w.fma(v1, a11);
-            w = FloatVector.fromArray(F, tile, c2 + i);
-            a02 = w.fma(v0, a02);
-            a12 = w.fma(v1, a12);
-            w = FloatVector.fromArray(F, tile, c3 + i);
-            a03 = w.fma(v0, a03);
-            a13 = w.fma(v1, a13);
-        }
-        float s00 = VectorMath.sum(a00), s01 = VectorMath.sum(a01), s02 = VectorMath.sum(a02), s03 = VectorMath.sum(a03);
-        float s10 = VectorMath.sum(a10), s11 = VectorMath.sum(a11), s12 = VectorMath.sum(a12), s13 = VectorMath.sum(a13);
-        for (; i < cols; i++) {
-            float t0 = tile[c0 + i], t1 = tile[c1 + i], t2 = tile[c2 + i], t3 = tile[c3 + i];
-            float v0 = xs[xo + i], v1 = xs[x1 + i];
-            s00 += t0 * v0;
-            s01 += t1 * v0;
-            s02 += t2 * v0;
-            s03 += t3 * v0;
-            s10 += t0 * v1;
-            s11 += t1 * v1;
-            s12 += t2 * v1;
-            s13 += t3 * v1;
-        }
-        ys[yo] = s00;
-        ys[yo + 1] = s01;
-        ys[yo + 2] = s02;
-        ys[yo + 3] = s03;
-        int o = yo + yStride;
-        ys[o] = s10;
-        ys[o + 1] = s11;
-        ys[o + 2] = s12;
-        ys[o + 3] = s13;
     }
 
     /** One dot product summed in the same order as each of {@link #dot4}'s, so tiling never changes a result. */
@@ -501,6 +446,46 @@ final class MatMul {
             s0 += tile[to + i] * xs[xo + i];
         }
         return s0;
+    }
+
+    /** Eight dot products of consecutive tile rows with one activation row, each summed as {@link #dot1}. */
+    private static void dot8(float[] tile, int to, int cols, float[] xs, int xo, float[] ys, int yo) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+        int upper = F.loopBound(cols);
+        int i = 0;
+        for (; i < upper; i += F.length()) {
+            FloatVector xv = FloatVector.fromArray(F, xs, xo + i);
+            a0 = FloatVector.fromArray(F, tile, to + i).fma(xv, a0);
+            a1 = FloatVector.fromArray(F, tile, to + cols + i).fma(xv, a1);
+            a2 = FloatVector.fromArray(F, tile, to + 2 * cols + i).fma(xv, a2);
+            a3 = FloatVector.fromArray(F, tile, to + 3 * cols + i).fma(xv, a3);
+            a4 = FloatVector.fromArray(F, tile, to + 4 * cols + i).fma(xv, a4);
+            a5 = FloatVector.fromArray(F, tile, to + 5 * cols + i).fma(xv, a5);
+            a6 = FloatVector.fromArray(F, tile, to + 6 * cols + i).fma(xv, a6);
+            a7 = FloatVector.fromArray(F, tile, to + 7 * cols + i).fma(xv, a7);
+        }
+        float s0 = VectorMath.sum(a0), s1 = VectorMath.sum(a1), s2 = VectorMath.sum(a2), s3 = VectorMath.sum(a3);
+        float s4 = VectorMath.sum(a4), s5 = VectorMath.sum(a5), s6 = VectorMath.sum(a6), s7 = VectorMath.sum(a7);
+        for (; i < cols; i++) {
+            float xv = xs[xo + i];
+            s0 += tile[to + i] * xv;
+            s1 += tile[to + cols + i] * xv;
+            s2 += tile[to + 2 * cols + i] * xv;
+            s3 += tile[to + 3 * cols + i] * xv;
+            s4 += tile[to + 4 * cols + i] * xv;
+            s5 += tile[to + 5 * cols + i] * xv;
+            s6 += tile[to + 6 * cols + i] * xv;
+            s7 += tile[to + 7 * cols + i] * xv;
+        }
+        ys[yo] = s0;
+        ys[yo + 1] = s1;
+        ys[yo + 2] = s2;
+        ys[yo + 3] = s3;
+        ys[yo + 4] = s4;
+        ys[yo + 5] = s5;
+        ys[yo + 6] = s6;
+        ys[yo + 7] = s7;
     }
 
     /** Four dot products of consecutive tile rows with one activation row, sharing its loads. */

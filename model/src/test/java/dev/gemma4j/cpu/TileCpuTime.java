@@ -13,7 +13,7 @@ import java.util.Random;
  * CPU time of {@link MatMul} on one thread for a real model's matrices with several activation-row counts
  * (the prefill and multi-session tile path): GFLOP/s and weight GB/s per CPU-second, best of the passes.
  * Arguments: model file, then optionally row counts (default 1 2 3 4 5 8 16 64 128); the fourth layer's
- * attention Q (dense weights) and its first expert's gate/up and down.
+ * attention Q (dense weights), its first expert's gate/up and down, and the LM head.
  * <pre>
  * ./mvnw -B -q -pl model test-compile
  * java --add-modules jdk.incubator.vector -cp model/target/classes:model/target/test-classes \
@@ -37,7 +37,7 @@ public final class TileCpuTime {
             Gemma4Weights ws = Gemma4Weights.load(gguf, cfg);
             Gemma4Weights.Layer l = ws.layers()[Math.min(3, ws.layers().length - 1)];
             Matrix[] ms = {l.wq(), l.ffnDown(), l.expertGateUp() != null ? l.expertGateUp().expert(0) : l.expertGate().expert(0),
-                l.expertDown().expert(0)};
+                l.expertDown().expert(0), ws.outputHead()};
             try (WorkerPool pool = new WorkerPool(1)) {
                 int maxCols = 0;
                 long maxOut = 0;
@@ -59,7 +59,8 @@ public final class TileCpuTime {
                 for (Matrix m : ms) {
                     for (int n : counts) {
                         long best = Long.MAX_VALUE;
-                        int reps = Math.max(1, 64 / n);
+                        // about 64 passes over a 50 MB matrix per count: the LM head gets one
+                        int reps = (int) Math.max(1, 64L * 50_000_000 / ((long) n * m.byteSize()));
                         for (int pass = 0; pass < 6; pass++) {
                             long c0 = tm.getCurrentThreadCpuTime();
                             for (int k = 0; k < reps; k++) {

@@ -16,10 +16,11 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The batched (tile) path of {@link MatMul} with {@code batchInvariant}: every output row is bit-identical
- * whatever the number of activation rows in the batch (1..7: the 4x3 and 4x2 blocks and single rows) and
- * whatever its place in it (first, middle, last of a block), for weight row counts that leave partial tile
- * blocks and partial groups of four, with one and two workers. Values are also checked against a double
- * product of the dequantized weights, so an invariant but wrong kernel fails too.
+ * whatever the number of activation rows in the batch (1..7: the 3x3 blocks, and the eight-, four- and one-row
+ * blocks of the last one or two rows) and whatever its place in it (first, middle, last of a block), for weight
+ * row counts that leave partial tile blocks and partial groups of three and eight, with one and two workers.
+ * Values are also checked against a double product of the dequantized weights, so an invariant but wrong kernel
+ * fails too.
  */
 class TileInvarianceTest {
     static final int COLS_QUANT = 512;
@@ -30,7 +31,9 @@ class TileInvarianceTest {
     void everyRowIsComputedTheSameWayWhateverTheBatch(GgmlType t) {
         TensorFormat f = TensorFormat.of(t);
         int cols = t == GgmlType.F32 ? COLS_F32 : COLS_QUANT;
-        int rows = 16 + 16 + 4 + 3; // two full tile blocks, a group of four and three single rows
+        // eight full tile blocks of 24 rows with one worker, then 17 rows: blocks whose rows are not a multiple of
+        // three or eight (two workers split the rows into smaller blocks, which leave such ends too)
+        int rows = 8 * MatMul.TILE_BLOCK + 17;
         Random rnd = new Random(11 + t.ordinal());
         long rowBytes = f.rowBytes(cols);
         try (Arena arena = Arena.ofShared(); WorkerPool one = new WorkerPool(1); WorkerPool two = new WorkerPool(2)) {
