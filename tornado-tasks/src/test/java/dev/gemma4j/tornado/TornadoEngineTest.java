@@ -229,6 +229,34 @@ class TornadoEngineTest {
         }
     }
 
+    /**
+     * A prefill chunk gives bit for bit the logits of feeding its tokens one at a time: rows are independent, and the
+     * tiled products (8-row chunks: weight rows read once per tile, experts' pairs grouped on the device) reduce
+     * every output as the one-row step does. 21 tokens: chunks of 8, 8 and 5 rows, past the 16-token window.
+     */
+    @Test
+    void prefillChunksEqualOneTokenAtATime() throws Exception {
+        Path file = model(SynthType.Q4_K_M, false, "SSF");
+        try (GgufFile gguf = GgufFile.open(file); TornadoEngine dev = new TornadoEngine(gguf, options(), tuning(), null)) {
+            int vocab = dev.config().vocabSize();
+            Random rnd = new Random(21);
+            int[] p = new int[21];
+            for (int j = 0; j < p.length; j++) {
+                p[j] = 2 + rnd.nextInt(vocab - 2);
+            }
+            try (Session chunked = dev.newSession(); Session single = dev.newSession()) {
+                long before = dev.executions();
+                float[] together = dev.prefill(chunked, p);
+                assertEquals(3, dev.executions() - before, "three steps of up to 8 rows");
+                float[] alone = dev.prefill(single, new int[] {p[0]});
+                for (int j = 1; j < p.length; j++) {
+                    dev.decode(single, p[j], alone);
+                }
+                assertArrayEquals(alone, together, "prefill in chunks vs one token at a time");
+            }
+        }
+    }
+
     /** A mixed step (one session decoding, another's prompt) gives what each gives on its own. */
     @Test
     void mixedStepEqualsSeparateCalls() throws Exception {
