@@ -26,8 +26,11 @@ import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
  * {@link #layer} is the single description of a decoder layer (spec §3.3); the tasks carry the model's
  * names (attnNorm, qkv, qkNormRope, kvStore, attention, attnOut, ffnNorm, denseGateUp, router, topK,
  * expertGateUp, expertDown, postNorms, residual). Each weight product goes through {@link #matvec}, which
- * picks the kernel variant for the tensor's stored format and inserts the activation rounding its type
- * calls for; nothing in the layer depends on the quantization type or on prefill versus decode.
+ * picks the kernel for the plan (a plan for several rows per step: {@link Kernels#matmulTiles}, each weight row
+ * read once per tile of rows, the experts' (row, slot) pairs grouped by expert on the device; one row:
+ * {@link Kernels#matvec}; bit-identical results either way), passes the tensor's stored format and inserts the
+ * activation rounding its type calls for; nothing in the layer depends on the quantization type or on prefill
+ * versus decode.
  * <p>
  * Buffers: the residual and every intermediate are sized once for B rows and the widest layer and shared
  * by all layers; each layer has its own K and V caches ({@code sessions × capacity} rows; sliding layers
@@ -378,7 +381,8 @@ final class ForwardPlan {
         // every graph (one per layer, head, tail) holds its own device copy of these scratch buffers
         long floats = (long) b * (14L * cfg.modelWidth() + 6L * maxQ + maxPartial + 6L * maxFfn
             + (long) maxK * (6L * maxFe + 2L * cfg.modelWidth()) + Math.max(cfg.expertCount(), 1)
-            + (kvType == KvCacheType.F16 ? 2L * maxKv : 0));
+            + (kvType == KvCacheType.F16 ? 2L * maxKv : 0)
+            + 5L * maxK); // the expert tile table (ints)
         long logits = (long) b * cfg.vocabSize();
         return kv + 4 * (floats * (cfg.layerCount() + 2) + logits);
     }
