@@ -418,7 +418,45 @@ final class Kernels {
         }
         ctx.localBarrier();
         int base = e * expertStride + r * rowStride;
-        if (fmt == Formats.F32) {
+        if (cnt == 1) {
+            // a tile of one row (a decode step, an expert chosen by one pair): matvec's loop, word for word, with its
+            // partial sum in a register (the tile loops below keep theirs in local memory, ~1.3-1.6x slower per row on
+            // PoCL); a callee shared with matvec would exceed TornadoVM's inlining limit (600 nodes)
+            int xb = xo[0];
+            float s = 0f;
+            if (fmt == Formats.F32) {
+                for (int j = t; j < cols; j += ls) {
+                    s += wf.get(base + j) * x.get(xb + j);
+                }
+            } else if (fmt == Formats.F16) {
+                for (int j = t; j < cols; j += ls) {
+                    s += Formats.f16(w, base + 2 * j, pow2) * x.get(xb + j);
+                }
+            } else if (fmt == Formats.BF16) {
+                for (int j = t; j < cols; j += ls) {
+                    s += Formats.bf16(w, base + 2 * j, pow2) * x.get(xb + j);
+                }
+            } else {
+                int units = cols >> 5;
+                for (int u = t; u < units; u += ls) {
+                    int xi = xb + 32 * u;
+                    if (fmt == Formats.Q8_0) {
+                        s += Formats.dotQ8_0(w, base + u * 34, x, xi, pow2);
+                    } else if (fmt == Formats.Q4_0) {
+                        s += Formats.dotQ4_0(w, base + u * 18, x, xi, pow2);
+                    } else if (fmt == Formats.Q5_0) {
+                        s += Formats.dotQ5_0(w, base + u * 22, x, xi, pow2);
+                    } else if (fmt == Formats.MXFP4) {
+                        s += Formats.dotMxfp4(w, base + u * 17, x, xi, pow2);
+                    } else if (fmt == Formats.Q4_K) {
+                        s += Formats.dotQ4K(w, base + (u >> 3) * 144, u & 7, x, xi, pow2);
+                    } else if (fmt == Formats.Q6_K) {
+                        s += Formats.dotQ6K(w, base + (u >> 3) * 210, u & 7, x, xi, pow2);
+                    }
+                }
+            }
+            acc[t] = s;
+        } else if (fmt == Formats.F32) {
             for (int j = t; j < cols; j += ls) {
                 float wv = wf.get(base + j);
                 for (int i = 0; i < cnt; i++) {
