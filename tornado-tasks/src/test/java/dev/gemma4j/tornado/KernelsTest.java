@@ -24,10 +24,12 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * The matrix-vector kernel and the embedding lookup on the device, for every weight format, against the
- * CPU engine's decoding of the same bytes (the format's dequantize, dotted in double): the model's real
- * row widths (2816, 704, 2112, 4096) and odd ones, a few rows each; experts chosen on the device with a
- * per-expert output scale. TornadoVM compiles a kernel per new scalar value, so the cases are few.
+ * The matrix-vector kernel, the tiled product kernel with the device's grouping of pairs by expert, and the
+ * embedding lookup, for every weight format, against the CPU engine's decoding of the same bytes (the
+ * format's dequantize, dotted in double): the model's real row widths (2816, 704, 2112, 4096) and odd ones, a
+ * few rows each; experts chosen on the device with a per-expert output scale. The tiled products (dense and
+ * expert, tiles of 3 so that full, partial and one-row tiles all occur) must equal matvec's bit for bit. TornadoVM
+ * compiles a kernel per new scalar value, so the cases are few.
  */
 class KernelsTest {
     static Stream<Arguments> cases() {
