@@ -175,7 +175,7 @@ class TornadoEngineTest {
         }
     }
 
-    /** Several sessions decoded in one step give what each gives alone (rows are independent on the device), with either cache. */
+    /** Several sessions decoded in one step give bit for bit what each gives alone (rows are independent on the device), with either cache. */
     @ParameterizedTest
     @org.junit.jupiter.params.provider.EnumSource(KvCacheType.class)
     void sessionsDecodedTogetherEqualEachAlone(KvCacheType kv) throws Exception {
@@ -223,7 +223,7 @@ class TornadoEngineTest {
             assertEquals(steps, dev.executions() - before, "one step (one pass over the graphs) for all sessions");
             for (int i = 0; i < n; i++) {
                 assertArrayEquals(alone[i], together[i], "session " + i);
-                assertTrue(maxDiff(aloneLast[i], logits[i]) < 1e-4, "session " + i + " logits");
+                assertArrayEquals(aloneLast[i], logits[i], "session " + i + " logits, bit for bit");
                 ss[i].close();
             }
         }
@@ -257,7 +257,7 @@ class TornadoEngineTest {
         }
     }
 
-    /** A mixed step (one session decoding, another's prompt) gives what each gives on its own. */
+    /** A mixed step (one session decoding, another's prompt) gives bit for bit what each gives on its own. */
     @Test
     void mixedStepEqualsSeparateCalls() throws Exception {
         Path file = model(SynthType.Q4_K_M, false, "SSF");
@@ -286,8 +286,8 @@ class TornadoEngineTest {
                 dev.step(List.of(a, b), new int[][] {{tok}, pb}, out);
                 assertEquals(pa.length + 1, a.position());
                 assertEquals(pb.length, b.position());
-                assertTrue(maxDiff(la, out[0]) < 1e-4, "decoding row in a mixed step");
-                assertTrue(maxDiff(lb, out[1]) < 1e-4, "prompt rows in a mixed step");
+                assertArrayEquals(la, out[0], "decoding row in a mixed step, bit for bit");
+                assertArrayEquals(lb, out[1], "prompt rows in a mixed step, bit for bit");
             }
         }
     }
