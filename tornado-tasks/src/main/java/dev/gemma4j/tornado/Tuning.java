@@ -39,10 +39,6 @@ record Tuning(int batchRows, int sessions, int matvecLocal, int normLocal, int a
         this(batchRows, sessions, matvecLocal, normLocal, attnLocal, attnChunk, roundActivations, DEFAULT_TILE_ROWS);
     }
 
-    Tuning withTileRows(int t) {
-        return new Tuning(batchRows, sessions, matvecLocal, normLocal, attnLocal, attnChunk, roundActivations, t);
-    }
-
     /** Activation rows per tile of a plan for {@code batchRows} rows; 0 where the plain matvec is used (batch 1, or tiles off). */
     int tileFor(int batch) {
         return batch > 1 && tileRows > 0 ? Math.min(batch, tileRows) : 0;
