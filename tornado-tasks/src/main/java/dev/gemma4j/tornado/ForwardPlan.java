@@ -26,8 +26,11 @@ import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
  * {@link #layer} is the single description of a decoder layer (spec §3.3); the tasks carry the model's
  * names (attnNorm, qkv, qkNormRope, kvStore, attention, attnOut, ffnNorm, denseGateUp, router, topK,
  * expertGateUp, expertDown, postNorms, residual). Each weight product goes through {@link #matvec}, which
- * picks the kernel variant for the tensor's stored format and inserts the activation rounding its type
- * calls for; nothing in the layer depends on the quantization type or on prefill versus decode.
+ * picks the kernel for the plan (a plan for several rows per step: {@link Kernels#matmulTiles}, each weight row
+ * read once per tile of rows, the experts' (row, slot) pairs grouped by expert on the device; one row:
+ * {@link Kernels#matvec}; bit-identical results either way), passes the tensor's stored format and inserts the
+ * activation rounding its type calls for; nothing in the layer depends on the quantization type or on prefill
+ * versus decode.
  * <p>
  * Buffers: the residual and every intermediate are sized once for B rows and the widest layer and shared
  * by all layers; each layer has its own K and V caches ({@code sessions × capacity} rows; sliding layers
@@ -106,6 +109,13 @@ final class ForwardPlan {
     private final IntArray stageSlots;
     final int[] capacity;
     private final int maxExpertsUsed;
+    /** Activation rows per work-group of the tiled products ({@link Kernels#matmulTiles}); 0: every product is a {@link Kernels#matvec}. */
+    private final int tile;
+    /** The experts' (row, slot) pairs grouped into tiles on the device ({@link Kernels#groupExperts}), and its scratch counters. */
+    private final IntArray expertTiles;
+    private final IntArray expertCounts;
+    private final int maxExpertTiles;
+    private final int expertPairsAt;
 
     /** What the graph being built reads that no other graph shares (weights, its KV cache, constants): copied once. */
     private final Map<Object, Boolean> resident = new IdentityHashMap<>();
@@ -185,6 +195,17 @@ final class ForwardPlan {
         activationBytes += 4L * b * cfg.vocabSize();
         argmax = new IntArray(b);
         shared.put(topIdx, Boolean.TRUE);
+        tile = tun.tileFor(b);
+        int pairs = b * maxK;
+        // each tile holds one expert's pairs (at most B of them: a row chooses an expert once); at most one partial
+        // tile per chosen expert plus the full ones
+        maxExpertTiles = tile == 0 ? 0 : Math.min(ne, pairs) + (tile < b ? (pairs + tile - 1) / tile : 0);
+        expertPairsAt = 1 + 3 * maxExpertTiles;
+        expertTiles = new IntArray(tile == 0 ? 1 : expertPairsAt + pairs);
+        expertCounts = new IntArray(ne);
+        activationBytes += 4L * (expertTiles.getSize() + ne);
+        shared.put(expertTiles, Boolean.TRUE);
+        shared.put(expertCounts, Boolean.TRUE);
 
         // RoPE: one inverse-frequency vector per distinct (dims, base, factors); cos/sin computed on the host
         List<double[]> kinds = new ArrayList<>();
@@ -360,7 +381,8 @@ final class ForwardPlan {
         // every graph (one per layer, head, tail) holds its own device copy of these scratch buffers
         long floats = (long) b * (14L * cfg.modelWidth() + 6L * maxQ + maxPartial + 6L * maxFfn
             + (long) maxK * (6L * maxFe + 2L * cfg.modelWidth()) + Math.max(cfg.expertCount(), 1)
-            + (kvType == KvCacheType.F16 ? 2L * maxKv : 0));
+            + (kvType == KvCacheType.F16 ? 2L * maxKv : 0)
+            + 5L * maxK); // the expert tile table (ints)
         long logits = (long) b * cfg.vocabSize();
         return kv + 4 * (floats * (cfg.layerCount() + 2) + logits);
     }
@@ -503,6 +525,14 @@ final class ForwardPlan {
             name = p + "topK";
             graph.task(name, Kernels::topK, routerLogits, topIdx, topW, nrows, ne, kUsed, Gemma4Math.MIN_EXPERT_WEIGHT_SUM, batch);
             taskNames.add(name);
+            if (tile > 0) {
+                // the rows' (row, slot) pairs grouped by chosen expert, so that the expert products read each chosen
+                // expert's rows once per tile of pairs rather than once per pair
+                name = p + "expertGroups";
+                graph.task(name, Kernels::groupExperts, new KernelContext(), topIdx, expertCounts, expertTiles, nrows, ne, kUsed, tile,
+                    expertPairsAt);
+                kernel(name, 1, 1);
+            }
             group();
             if (w.expertGateUp() != null) {
                 // merged layout: rows [0, fe) of each expert are the gate, rows [fe, 2·fe) the up projection
@@ -581,10 +611,18 @@ final class ForwardPlan {
         resident(w.data());
         FloatArray sc = scale != null ? scale : noScale;
         resident(sc, noSel);
-        IntArray sel = (flags & Kernels.MV_EXPERT) != 0 ? topIdx : noSel;
-        graph.task(name, Kernels::matvec, new KernelContext(), w.bytes(), w.floats(), input, y, sel, sc, nrows, pow2,
-            w.fmt(), w.rows(), w.cols(), w.rowStride(), w.expertStride(), slotCount, flags, tun.matvecLocal());
-        kernel(name, batch * slotCount * w.rows(), tun.matvecLocal());
+        boolean expert = (flags & Kernels.MV_EXPERT) != 0;
+        if (tile > 0) {
+            // several rows per step: a work-group per (weight row, tile of activation rows), bit-identical to matvec
+            resident(expertTiles);
+            graph.task(name, Kernels::matmulTiles, new KernelContext(), w.bytes(), w.floats(), input, y, expert ? expertTiles : noSel, sc, nrows,
+                pow2, w.fmt(), w.rows(), w.cols(), w.rowStride(), w.expertStride(), slotCount, flags, tile, tun.matvecLocal());
+            kernel(name, (expert ? maxExpertTiles : (batch + tile - 1) / tile) * w.rows(), tun.matvecLocal());
+        } else {
+            graph.task(name, Kernels::matvec, new KernelContext(), w.bytes(), w.floats(), input, y, expert ? topIdx : noSel, sc, nrows, pow2,
+                w.fmt(), w.rows(), w.cols(), w.rowStride(), w.expertStride(), slotCount, flags, tun.matvecLocal());
+            kernel(name, batch * slotCount * w.rows(), tun.matvecLocal());
+        }
     }
 
     private void kernel(String name, int groups, int local) {

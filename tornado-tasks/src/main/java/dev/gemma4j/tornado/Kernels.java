@@ -365,6 +365,280 @@ final class Kernels {
         }
     }
 
+    /**
+     * {@code y = W·x} for a tile of up to {@code tile} activation rows per work-group: each weight block is read
+     * and decoded once for all of them (what a prefill chunk or several sessions' decode rows gain over
+     * {@link #matvec}, which reads a weight row once per batch row). Work-group {@code g} takes weight row
+     * {@code r = g % rows} and tile {@code g / rows}:
+     * <ul>
+     * <li>dense (no {@link #MV_EXPERT}): tile τ is batch rows {@code τ·tile ..} (live ones only, {@code slots} 1);</li>
+     * <li>{@link #MV_EXPERT}: tile τ is entry τ of the table {@link #groupExperts} built on the device: one expert
+     * and up to {@code tile} of the (row, slot) pairs that chose it, so each chosen expert's weight row is read once
+     * per tile instead of once per pair. Tiles beyond the table's count exit at once.</li>
+     * </ul>
+     * Each output is reduced exactly as {@link #matvec} reduces it (thread t sums units t, t + ls, ... in order
+     * with the same per-block arithmetic, then the same tree over the work-group, taken for all rows of the tile
+     * side by side), so the results are bit-identical to {@code matvec}'s and do not depend on the tile a row
+     * shares. Flags and {@code y}'s layout as in {@code matvec}.
+     */
+    static void matmulTiles(KernelContext ctx, ByteArray w, FloatArray wf, FloatArray x, FloatArray y, IntArray tiles, FloatArray scale,
+                            IntArray nrows, FloatArray pow2, int fmt, int rows, int cols, int rowStride, int expertStride,
+                            int slots, int flags, int tile, int ls) {
+        float[] acc = ctx.allocateFloatLocalArray(tile * ls);
+        float[] s0 = ctx.allocateFloatLocalArray(tile * ls);
+        float[] s1 = ctx.allocateFloatLocalArray(tile * ls);
+        int[] xo = ctx.allocateIntLocalArray(tile);
+        int[] yo = ctx.allocateIntLocalArray(tile);
+        int g = ctx.groupIdx;
+        int t = ctx.localIdx;
+        int r = g % rows;
+        int ti = g / rows;
+        int e = 0;
+        int first = ti * tile;
+        int cnt = nrows.get(0) * slots - first;
+        if ((flags & MV_EXPERT) != 0) {
+            cnt = 0;
+            if (ti < tiles.get(0)) {
+                e = tiles.get(1 + 3 * ti);
+                first = tiles.get(2 + 3 * ti);
+                cnt = tiles.get(3 + 3 * ti);
+            }
+        }
+        cnt = Math.min(cnt, tile);
+        if (cnt <= 0) {
+            return;
+        }
+        for (int i = t; i < cnt; i += ls) {
+            int bs = (flags & MV_EXPERT) != 0 ? tiles.get(first + i) : first + i;
+            xo[i] = ((flags & MV_X_PER_SLOT) != 0 ? bs : bs / slots) * cols;
+            yo[i] = bs * rows + r;
+        }
+        for (int i = 0; i < cnt; i++) {
+            acc[i * ls + t] = 0f;
+        }
+        ctx.localBarrier();
+        int base = e * expertStride + r * rowStride;
+        if (cnt == 1) {
+            // a tile of one row (a decode step, an expert chosen by one pair): matvec's loop, word for word, with its
+            // partial sum in a register (the tile loops below keep theirs in local memory, ~1.3-1.6x slower per row on
+            // PoCL); a callee shared with matvec would exceed TornadoVM's inlining limit (600 nodes)
+            int xb = xo[0];
+            float s = 0f;
+            if (fmt == Formats.F32) {
+                for (int j = t; j < cols; j += ls) {
+                    s += wf.get(base + j) * x.get(xb + j);
+                }
+            } else if (fmt == Formats.F16) {
+                for (int j = t; j < cols; j += ls) {
+                    s += Formats.f16(w, base + 2 * j, pow2) * x.get(xb + j);
+                }
+            } else if (fmt == Formats.BF16) {
+                for (int j = t; j < cols; j += ls) {
+                    s += Formats.bf16(w, base + 2 * j, pow2) * x.get(xb + j);
+                }
+            } else {
+                int units = cols >> 5;
+                for (int u = t; u < units; u += ls) {
+                    int xi = xb + 32 * u;
+                    if (fmt == Formats.Q8_0) {
+                        s += Formats.dotQ8_0(w, base + u * 34, x, xi, pow2);
+                    } else if (fmt == Formats.Q4_0) {
+                        s += Formats.dotQ4_0(w, base + u * 18, x, xi, pow2);
+                    } else if (fmt == Formats.Q5_0) {
+                        s += Formats.dotQ5_0(w, base + u * 22, x, xi, pow2);
+                    } else if (fmt == Formats.MXFP4) {
+                        s += Formats.dotMxfp4(w, base + u * 17, x, xi, pow2);
+                    } else if (fmt == Formats.Q4_K) {
+                        s += Formats.dotQ4K(w, base + (u >> 3) * 144, u & 7, x, xi, pow2);
+                    } else if (fmt == Formats.Q6_K) {
+                        s += Formats.dotQ6K(w, base + (u >> 3) * 210, u & 7, x, xi, pow2);
+                    }
+                }
+            }
+            acc[t] = s;
+        } else if (fmt == Formats.F32) {
+            for (int j = t; j < cols; j += ls) {
+                float wv = wf.get(base + j);
+                for (int i = 0; i < cnt; i++) {
+                    acc[i * ls + t] += wv * x.get(xo[i] + j);
+                }
+            }
+        } else if (fmt == Formats.F16) {
+            for (int j = t; j < cols; j += ls) {
+                float wv = Formats.f16(w, base + 2 * j, pow2);
+                for (int i = 0; i < cnt; i++) {
+                    acc[i * ls + t] += wv * x.get(xo[i] + j);
+                }
+            }
+        } else if (fmt == Formats.BF16) {
+            for (int j = t; j < cols; j += ls) {
+                float wv = Formats.bf16(w, base + 2 * j, pow2);
+                for (int i = 0; i < cnt; i++) {
+                    acc[i * ls + t] += wv * x.get(xo[i] + j);
+                }
+            }
+        } else {
+            // the block formats, written out here rather than in callees: TornadoVM 5.2 indexes a local array
+            // passed to a callee as if it were a Java array (header offset, byte scaling) and runs off its end.
+            // Per row, each block's partial sums take exactly the operations of Formats.dotXXX, in the same order.
+            int units = cols >> 5;
+            for (int u = t; u < units; u += ls) {
+                int xi = 32 * u;
+                for (int i = 0; i < cnt; i++) {
+                    s0[i * ls + t] = 0f;
+                    s1[i * ls + t] = 0f;
+                }
+                if (fmt == Formats.Q8_0) {
+                    int p = base + u * 34;
+                    for (int j = 0; j < 32; j++) {
+                        float q = w.get(p + 2 + j);
+                        for (int i = 0; i < cnt; i++) {
+                            s0[i * ls + t] += q * x.get(xo[i] + xi + j);
+                        }
+                    }
+                    float d = Formats.f16(w, p, pow2);
+                    for (int i = 0; i < cnt; i++) {
+                        acc[i * ls + t] += d * s0[i * ls + t];
+                    }
+                } else if (fmt == Formats.Q4_0 || fmt == Formats.Q5_0 || fmt == Formats.MXFP4) {
+                    // 16 bytes of two nibbles: columns j and j + 16
+                    int p = base + u * (fmt == Formats.Q4_0 ? 18 : (fmt == Formats.Q5_0 ? 22 : 17));
+                    int qs = p + (fmt == Formats.Q4_0 ? 2 : (fmt == Formats.Q5_0 ? 6 : 1));
+                    int qh = 0;
+                    if (fmt == Formats.Q5_0) {
+                        qh = Formats.ub(w.get(p + 2)) | (Formats.ub(w.get(p + 3)) << 8) | (Formats.ub(w.get(p + 4)) << 16)
+                            | (Formats.ub(w.get(p + 5)) << 24);
+                    }
+                    for (int j = 0; j < 16; j++) {
+                        byte b = w.get(qs + j);
+                        float lo;
+                        float hi;
+                        if (fmt == Formats.Q4_0) {
+                            lo = (b & 0xF) - 8;
+                            hi = ((b >> 4) & 0xF) - 8;
+                        } else if (fmt == Formats.Q5_0) {
+                            lo = ((b & 0xF) | (((qh >> j) & 1) << 4)) - 16;
+                            hi = (((b >> 4) & 0xF) | (((qh >> (j + 16)) & 1) << 4)) - 16;
+                        } else {
+                            lo = Formats.e2m1x2(b & 0xF);
+                            hi = Formats.e2m1x2((b >> 4) & 0xF);
+                        }
+                        for (int i = 0; i < cnt; i++) {
+                            s0[i * ls + t] += lo * x.get(xo[i] + xi + j) + hi * x.get(xo[i] + xi + j + 16);
+                        }
+                    }
+                    float d = fmt == Formats.MXFP4 ? pow2.get(Formats.ub(w.get(p)) - 128 + Formats.POW2_ZERO) : Formats.f16(w, p, pow2);
+                    for (int i = 0; i < cnt; i++) {
+                        acc[i * ls + t] += d * s0[i * ls + t];
+                    }
+                } else if (fmt == Formats.Q4_K) {
+                    // sub-block j of the super-block: s0 the weighted sum, s1 the plain sum of x (for the min)
+                    int p = base + (u >> 3) * 144;
+                    int j = u & 7;
+                    int q = p + 16 + 32 * (j >> 1);
+                    int shift = 4 * (j & 1);
+                    for (int l = 0; l < 32; l++) {
+                        float qv = (w.get(q + l) >> shift) & 0xF;
+                        for (int i = 0; i < cnt; i++) {
+                            float xv = x.get(xo[i] + xi + l);
+                            s0[i * ls + t] += qv * xv;
+                            s1[i * ls + t] += xv;
+                        }
+                    }
+                    float ds = Formats.f16(w, p, pow2) * Formats.kScale(w, p + 4, j);
+                    float dm = Formats.f16(w, p + 2, pow2) * Formats.kMin(w, p + 4, j);
+                    for (int i = 0; i < cnt; i++) {
+                        acc[i * ls + t] += ds * s0[i * ls + t] - dm * s1[i * ls + t];
+                    }
+                } else if (fmt == Formats.Q6_K) {
+                    // group k of the super-block: s0 and s1 the two 16-value halves under their own scales
+                    int p = base + (u >> 3) * 210;
+                    int k = u & 7;
+                    int h = k >> 2;
+                    int kq = k & 3;
+                    int ql = p + 64 * h + 32 * (kq & 1);
+                    int qh = p + 128 + 32 * h;
+                    int shiftLo = 4 * (kq >> 1);
+                    int shiftHi = 2 * kq;
+                    int sc = p + 192 + 8 * h + 2 * kq;
+                    for (int l = 0; l < 16; l++) {
+                        float q0 = (((w.get(ql + l) >> shiftLo) & 0xF) | (((w.get(qh + l) >> shiftHi) & 3) << 4)) - 32;
+                        float q1 = (((w.get(ql + l + 16) >> shiftLo) & 0xF) | (((w.get(qh + l + 16) >> shiftHi) & 3) << 4)) - 32;
+                        for (int i = 0; i < cnt; i++) {
+                            s0[i * ls + t] += q0 * x.get(xo[i] + xi + l);
+                            s1[i * ls + t] += q1 * x.get(xo[i] + xi + l + 16);
+                        }
+                    }
+                    float d = Formats.f16(w, p + 208, pow2);
+                    float sc0 = w.get(sc);
+                    float sc1 = w.get(sc + 1);
+                    for (int i = 0; i < cnt; i++) {
+                        acc[i * ls + t] += d * (sc0 * s0[i * ls + t] + sc1 * s1[i * ls + t]);
+                    }
+                }
+            }
+        }
+        // groupSum's tree, for every row of the tile
+        ctx.localBarrier();
+        for (int stride = ls / 2; stride > 0; stride >>= 1) {
+            if (t < stride) {
+                for (int i = 0; i < cnt; i++) {
+                    acc[i * ls + t] += acc[i * ls + t + stride];
+                }
+            }
+            ctx.localBarrier();
+        }
+        for (int i = t; i < cnt; i += ls) {
+            float v = acc[i * ls];
+            if ((flags & MV_SCALE) != 0) {
+                v *= scale.get(e);
+            }
+            y.set(yo[i], v);
+        }
+    }
+
+    /**
+     * Groups the (row, slot) pairs of the live rows by the expert {@link #topK} chose for them (a counting sort on
+     * the device; the ids never come back to the host): {@code tiles[0]} = number of tiles; tile τ at
+     * {@code tiles[1 + 3τ ..]} = (expert, index in {@code tiles} of its first pair, pair count ≤ {@code tile});
+     * the pair lists (pair index {@code b·slots + s}) from {@code tiles[pairsAt]} on, by expert id, each
+     * expert's pairs in pair order (deterministic). {@code counts} ({@code experts} ints) is scratch. One thread:
+     * at most {@code batch·slots} pairs and {@code experts} counters.
+     */
+    static void groupExperts(KernelContext ctx, IntArray sel, IntArray counts, IntArray tiles, IntArray nrows, int experts, int slots,
+                             int tile, int pairsAt) {
+        if (ctx.globalIdx == 0) {
+            int pairs = nrows.get(0) * slots;
+            for (int e = 0; e < experts; e++) {
+                counts.set(e, 0);
+            }
+            for (int p = 0; p < pairs; p++) {
+                int e = sel.get(p);
+                counts.set(e, counts.get(e) + 1);
+            }
+            int nt = 0;
+            int off = pairsAt;
+            for (int e = 0; e < experts; e++) {
+                int c = counts.get(e);
+                for (int start = 0; start < c; start += tile) {
+                    tiles.set(1 + 3 * nt, e);
+                    tiles.set(2 + 3 * nt, off + start);
+                    tiles.set(3 + 3 * nt, Math.min(tile, c - start));
+                    nt++;
+                }
+                counts.set(e, off);
+                off += c;
+            }
+            tiles.set(0, nt);
+            for (int p = 0; p < pairs; p++) {
+                int e = sel.get(p);
+                int at = counts.get(e);
+                tiles.set(at, p);
+                counts.set(e, at + 1);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ attention
 
     /**

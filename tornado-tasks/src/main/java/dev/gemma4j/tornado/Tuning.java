@@ -13,8 +13,13 @@ import java.util.Map;
  * @param attnLocal     threads per (row, head, chunk) of attention (power of two)
  * @param attnChunk     cached positions per attention work-group (split-K over the context)
  * @param roundActivations round activations as llama.cpp's CPU backend does (the CPU engine does too)
+ * @param tileRows      activation rows per work-group of the tiled weight products ({@code Kernels.matmulTiles}) when
+ *                      a step has more than one row; 0 keeps one work-group per (output, row) ({@code Kernels.matvec})
  */
-record Tuning(int batchRows, int sessions, int matvecLocal, int normLocal, int attnLocal, int attnChunk, boolean roundActivations) {
+record Tuning(int batchRows, int sessions, int matvecLocal, int normLocal, int attnLocal, int attnChunk, boolean roundActivations,
+              int tileRows) {
+
+    static final int DEFAULT_TILE_ROWS = 8;
 
     Tuning {
         for (int v : new int[] {matvecLocal, normLocal, attnLocal}) {
@@ -25,6 +30,18 @@ record Tuning(int batchRows, int sessions, int matvecLocal, int normLocal, int a
         if (batchRows < 1 || sessions < 1 || attnChunk < 1) {
             throw new IllegalArgumentException("tornado.batch, tornado.sessions and tornado.attention.chunk must be positive");
         }
+        if (tileRows < 0) {
+            throw new IllegalArgumentException("tornado.tile.rows must be 0 (off) or positive, got " + tileRows);
+        }
+    }
+
+    Tuning(int batchRows, int sessions, int matvecLocal, int normLocal, int attnLocal, int attnChunk, boolean roundActivations) {
+        this(batchRows, sessions, matvecLocal, normLocal, attnLocal, attnChunk, roundActivations, DEFAULT_TILE_ROWS);
+    }
+
+    /** Activation rows per tile of a plan for {@code batchRows} rows; 0 where the plain matvec is used (batch 1, or tiles off). */
+    int tileFor(int batch) {
+        return batch > 1 && tileRows > 0 ? Math.min(batch, tileRows) : 0;
     }
 
     static Tuning defaults() {
@@ -41,7 +58,8 @@ record Tuning(int batchRows, int sessions, int matvecLocal, int normLocal, int a
             intOr(settings, "tornado.norm.local", d.normLocal),
             intOr(settings, "tornado.attention.local", d.attnLocal),
             intOr(settings, "tornado.attention.chunk", d.attnChunk),
-            Boolean.parseBoolean(settings.getOrDefault("tornado.round.activations", Boolean.toString(d.roundActivations))));
+            Boolean.parseBoolean(settings.getOrDefault("tornado.round.activations", Boolean.toString(d.roundActivations))),
+            intOr(settings, "tornado.tile.rows", d.tileRows));
     }
 
     private static int intOr(Map<String, String> s, String key, int dflt) {
@@ -57,10 +75,10 @@ record Tuning(int batchRows, int sessions, int matvecLocal, int normLocal, int a
     }
 
     Tuning withBatchRows(int b) {
-        return new Tuning(b, sessions, matvecLocal, normLocal, attnLocal, attnChunk, roundActivations);
+        return new Tuning(b, sessions, matvecLocal, normLocal, attnLocal, attnChunk, roundActivations, tileRows);
     }
 
     Tuning withSessions(int s) {
-        return new Tuning(batchRows, s, matvecLocal, normLocal, attnLocal, attnChunk, roundActivations);
+        return new Tuning(batchRows, s, matvecLocal, normLocal, attnLocal, attnChunk, roundActivations, tileRows);
     }
 }

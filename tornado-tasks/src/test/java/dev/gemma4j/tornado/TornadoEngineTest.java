@@ -175,7 +175,7 @@ class TornadoEngineTest {
         }
     }
 
-    /** Several sessions decoded in one step give what each gives alone (rows are independent on the device), with either cache. */
+    /** Several sessions decoded in one step give bit for bit what each gives alone (rows are independent on the device), with either cache. */
     @ParameterizedTest
     @org.junit.jupiter.params.provider.EnumSource(KvCacheType.class)
     void sessionsDecodedTogetherEqualEachAlone(KvCacheType kv) throws Exception {
@@ -223,13 +223,41 @@ class TornadoEngineTest {
             assertEquals(steps, dev.executions() - before, "one step (one pass over the graphs) for all sessions");
             for (int i = 0; i < n; i++) {
                 assertArrayEquals(alone[i], together[i], "session " + i);
-                assertTrue(maxDiff(aloneLast[i], logits[i]) < 1e-4, "session " + i + " logits");
+                assertArrayEquals(aloneLast[i], logits[i], "session " + i + " logits, bit for bit");
                 ss[i].close();
             }
         }
     }
 
-    /** A mixed step (one session decoding, another's prompt) gives what each gives on its own. */
+    /**
+     * A prefill chunk gives bit for bit the logits of feeding its tokens one at a time: rows are independent, and the
+     * tiled products (8-row chunks: weight rows read once per tile, experts' pairs grouped on the device) reduce
+     * every output as the one-row step does. 21 tokens: chunks of 8, 8 and 5 rows, past the 16-token window.
+     */
+    @Test
+    void prefillChunksEqualOneTokenAtATime() throws Exception {
+        Path file = model(SynthType.Q4_K_M, false, "SSF");
+        try (GgufFile gguf = GgufFile.open(file); TornadoEngine dev = new TornadoEngine(gguf, options(), tuning(), null)) {
+            int vocab = dev.config().vocabSize();
+            Random rnd = new Random(21);
+            int[] p = new int[21];
+            for (int j = 0; j < p.length; j++) {
+                p[j] = 2 + rnd.nextInt(vocab - 2);
+            }
+            try (Session chunked = dev.newSession(); Session single = dev.newSession()) {
+                long before = dev.executions();
+                float[] together = dev.prefill(chunked, p);
+                assertEquals(3, dev.executions() - before, "three steps of up to 8 rows");
+                float[] alone = dev.prefill(single, new int[] {p[0]});
+                for (int j = 1; j < p.length; j++) {
+                    dev.decode(single, p[j], alone);
+                }
+                assertArrayEquals(alone, together, "prefill in chunks vs one token at a time");
+            }
+        }
+    }
+
+    /** A mixed step (one session decoding, another's prompt) gives bit for bit what each gives on its own. */
     @Test
     void mixedStepEqualsSeparateCalls() throws Exception {
         Path file = model(SynthType.Q4_K_M, false, "SSF");
@@ -258,8 +286,8 @@ class TornadoEngineTest {
                 dev.step(List.of(a, b), new int[][] {{tok}, pb}, out);
                 assertEquals(pa.length + 1, a.position());
                 assertEquals(pb.length, b.position());
-                assertTrue(maxDiff(la, out[0]) < 1e-4, "decoding row in a mixed step");
-                assertTrue(maxDiff(lb, out[1]) < 1e-4, "prompt rows in a mixed step");
+                assertArrayEquals(la, out[0], "decoding row in a mixed step, bit for bit");
+                assertArrayEquals(lb, out[1], "prompt rows in a mixed step, bit for bit");
             }
         }
     }
