@@ -144,10 +144,14 @@ final class DecoderLayer {
         }
     }
 
-    /** Task (row, query head): softmax(q·Kᵀ) (scale 1) over the visible positions, times V. */
+    /**
+     * Task (query head, row): softmax(q·Kᵀ) (scale 1) over the visible positions, times V. Head-major, so that
+     * consecutive tasks read the same head's keys and values (mostly the same positions) while they are in
+     * L2: row-major, a 512-token prompt streamed each head's 512 KB of K and V from memory once per row.
+     */
     private void attendHead(int task, int worker) {
-        int r = task / lc.headCount();
-        int j = task % lc.headCount();
+        int j = task / batch.size;
+        int r = task % batch.size;
         int hd = lc.headDim();
         int qo = r * lc.headCount() * hd + j * hd;
         int kvHead = j / lc.groupSize();
@@ -156,11 +160,10 @@ final class DecoderLayer {
         LayerKvCache cache = batch.sessions[r].caches[index];
         float[] sc = s.scores[worker];
         int count = pos - first + 1;
+        cache.dotKeys(first, pos, kvHead, s.q, qo, sc, 0);
         float max = Float.NEGATIVE_INFINITY;
-        for (int p = first; p <= pos; p++) {
-            float v = cache.dotKey(p, kvHead, s.q, qo);
-            sc[p - first] = v;
-            max = Math.max(max, v);
+        for (int i = 0; i < count; i++) {
+            max = Math.max(max, sc[i]);
         }
         float sum = 0;
         for (int i = 0; i < count; i++) {
@@ -170,9 +173,7 @@ final class DecoderLayer {
         }
         float inv = 1f / sum;
         java.util.Arrays.fill(s.attn, qo, qo + hd, 0f);
-        for (int p = first; p <= pos; p++) {
-            cache.addValue(p, kvHead, sc[p - first] * inv, s.attn, qo);
-        }
+        cache.addValues(first, pos, kvHead, sc, 0, inv, s.attn, qo);
     }
 
     // ---------------------------------------------------------------- feed-forward

@@ -3,6 +3,8 @@ package dev.gemma4j.cpu;
 import dev.gemma4j.engine.KvCacheType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Keys (after norm and RoPE) and values (after the unweighted norm) of one layer of one session, per
@@ -124,6 +126,85 @@ final class LayerKvCache {
             s += Float.float16ToFloat(k16[b + i]) * Float.float16ToFloat(Float.floatToFloat16(q[qo + i]));
         }
         return s;
+    }
+
+    /**
+     * {@code scores[so + p − first] = q · K[p][head]} for every p in {@code [first, last]}, each exactly as
+     * {@link #dotKey} computes it (with an f32 cache four positions at a time, {@link VectorMath#dot4}).
+     */
+    void dotKeys(int first, int last, int head, float[] q, int qo, float[] scores, int so) {
+        int p = first;
+        if (k32 != null) {
+            int ho = head * headDim;
+            for (; p + 3 <= last; p += 4) {
+                VectorMath.dot4(k32, base(p) + ho, base(p + 1) + ho, base(p + 2) + ho, base(p + 3) + ho, q, qo, headDim,
+                    scores, so + p - first);
+            }
+        }
+        for (; p <= last; p++) {
+            scores[so + p - first] = dotKey(p, head, q, qo);
+        }
+    }
+
+    /**
+     * {@code out += Σ (w[wo + p − first]·scale) · V[p][head]} over p in {@code [first, last]}, each element summed
+     * in position order exactly as a sequence of {@link #addValue} calls sums it (the same fused multiply-add
+     * per position; the scalar tail multiplies, then adds), but with an f32 cache the running sums of a block of
+     * eight vectors stay in registers across the positions instead of being loaded and stored per position.
+     */
+    void addValues(int first, int last, int head, float[] w, int wo, float scale, float[] out, int oo) {
+        if (v32 == null) {
+            for (int p = first; p <= last; p++) {
+                addValue(p, head, w[wo + p - first] * scale, out, oo);
+            }
+            return;
+        }
+        VectorSpecies<Float> f = VectorMath.F;
+        int step = f.length();
+        int upper = f.loopBound(headDim);
+        int ho = head * headDim;
+        int i = 0;
+        for (; i + 8 * step <= upper; i += 8 * step) {
+            int o = oo + i;
+            FloatVector a0 = FloatVector.fromArray(f, out, o), a1 = FloatVector.fromArray(f, out, o + step);
+            FloatVector a2 = FloatVector.fromArray(f, out, o + 2 * step), a3 = FloatVector.fromArray(f, out, o + 3 * step);
+            FloatVector a4 = FloatVector.fromArray(f, out, o + 4 * step), a5 = FloatVector.fromArray(f, out, o + 5 * step);
+            FloatVector a6 = FloatVector.fromArray(f, out, o + 6 * step), a7 = FloatVector.fromArray(f, out, o + 7 * step);
+            for (int p = first; p <= last; p++) {
+                FloatVector wv = FloatVector.broadcast(f, w[wo + p - first] * scale);
+                int b = base(p) + ho + i;
+                a0 = FloatVector.fromArray(f, v32, b).fma(wv, a0);
+                a1 = FloatVector.fromArray(f, v32, b + step).fma(wv, a1);
+                a2 = FloatVector.fromArray(f, v32, b + 2 * step).fma(wv, a2);
+                a3 = FloatVector.fromArray(f, v32, b + 3 * step).fma(wv, a3);
+                a4 = FloatVector.fromArray(f, v32, b + 4 * step).fma(wv, a4);
+                a5 = FloatVector.fromArray(f, v32, b + 5 * step).fma(wv, a5);
+                a6 = FloatVector.fromArray(f, v32, b + 6 * step).fma(wv, a6);
+                a7 = FloatVector.fromArray(f, v32, b + 7 * step).fma(wv, a7);
+            }
+            a0.intoArray(out, o);
+            a1.intoArray(out, o + step);
+            a2.intoArray(out, o + 2 * step);
+            a3.intoArray(out, o + 3 * step);
+            a4.intoArray(out, o + 4 * step);
+            a5.intoArray(out, o + 5 * step);
+            a6.intoArray(out, o + 6 * step);
+            a7.intoArray(out, o + 7 * step);
+        }
+        for (; i < upper; i += step) {
+            FloatVector a0 = FloatVector.fromArray(f, out, oo + i);
+            for (int p = first; p <= last; p++) {
+                a0 = FloatVector.fromArray(f, v32, base(p) + ho + i).fma(FloatVector.broadcast(f, w[wo + p - first] * scale), a0);
+            }
+            a0.intoArray(out, oo + i);
+        }
+        for (; i < headDim; i++) {
+            float s = out[oo + i];
+            for (int p = first; p <= last; p++) {
+                s += w[wo + p - first] * scale * v32[base(p) + ho + i];
+            }
+            out[oo + i] = s;
+        }
     }
 
     /** {@code out += weight · V[pos][head]}. */

@@ -34,26 +34,19 @@ final class VectorMath {
      * (lane by lane) and C2 (a tree) differ, which made results depend on how warm the JIT was.
      */
     static float sum(FloatVector v) {
-        return LANES >= 16 ? sum16(v) : LANES >= 8 ? sum8(v) : sum4(v);
-    }
-
-    // One step per method, each far below C2's MaxInlineSize (35 bytes), so that they are inlined into a
-    // kernel even where its call to sum is not frequent enough to count as hot: a sum left out of line
-    // receives its vector boxed (an allocation per call; KernelAllocationTest).
-    private static float sum16(FloatVector v) {
-        return sum8(v.add(v.rearrange(SWAP8)));
-    }
-
-    private static float sum8(FloatVector v) {
-        return sum4(v.add(v.rearrange(SWAP4)));
-    }
-
-    private static float sum4(FloatVector v) {
-        return sum2(v.add(v.rearrange(SWAP2)));
-    }
-
-    private static float sum2(FloatVector v) {
-        return v.add(v.rearrange(SWAP1)).lane(0);
+        // all steps in this one body, no nested calls (the same reason and the same steps as the tensor package's
+        // Simd.sum): a chain of one-step methods was now and then left out of line inside a compiled kernel, where
+        // its vector is boxed (an allocation per call; seen as a separately compiled `sum` taking 2.7 % of a
+        // prefill's samples)
+        FloatVector s = v;
+        if (LANES >= 16) {
+            s = s.add(s.rearrange(SWAP8));
+        }
+        if (LANES >= 8) {
+            s = s.add(s.rearrange(SWAP4));
+        }
+        s = s.add(s.rearrange(SWAP2));
+        return s.add(s.rearrange(SWAP1)).lane(0);
     }
 
     private VectorMath() {
@@ -78,6 +71,54 @@ final class VectorMath {
             s += a[ao + i] * b[bo + i];
         }
         return s;
+    }
+
+    /**
+     * Four {@link #dot}s of rows {@code a[a0..]}, {@code a[a1..]}, {@code a[a2..]}, {@code a[a3..]} with the same
+     * {@code b}, into {@code out[oo..oo+3]}: each summed exactly as {@link #dot} sums it (two accumulators over
+     * alternate vectors, their sum, the fixed lane sum, the scalar tail), with eight independent chains where one
+     * {@code dot} has two (the attention scores of four positions; one dot's chains wait on the FMA latency).
+     */
+    static void dot4(float[] a, int a0, int a1, int a2, int a3, float[] b, int bo, int n, float[] out, int oo) {
+        int i = 0;
+        int upper = F.loopBound(n);
+        int step = F.length();
+        FloatVector x0 = FloatVector.zero(F), x1 = FloatVector.zero(F), x2 = FloatVector.zero(F), x3 = FloatVector.zero(F);
+        FloatVector y0 = FloatVector.zero(F), y1 = FloatVector.zero(F), y2 = FloatVector.zero(F), y3 = FloatVector.zero(F);
+        for (; i + step <= upper - step; i += 2 * step) {
+            FloatVector b0 = FloatVector.fromArray(F, b, bo + i);
+            FloatVector b1 = FloatVector.fromArray(F, b, bo + i + step);
+            x0 = FloatVector.fromArray(F, a, a0 + i).fma(b0, x0);
+            y0 = FloatVector.fromArray(F, a, a0 + i + step).fma(b1, y0);
+            x1 = FloatVector.fromArray(F, a, a1 + i).fma(b0, x1);
+            y1 = FloatVector.fromArray(F, a, a1 + i + step).fma(b1, y1);
+            x2 = FloatVector.fromArray(F, a, a2 + i).fma(b0, x2);
+            y2 = FloatVector.fromArray(F, a, a2 + i + step).fma(b1, y2);
+            x3 = FloatVector.fromArray(F, a, a3 + i).fma(b0, x3);
+            y3 = FloatVector.fromArray(F, a, a3 + i + step).fma(b1, y3);
+        }
+        for (; i < upper; i += step) {
+            FloatVector b0 = FloatVector.fromArray(F, b, bo + i);
+            x0 = FloatVector.fromArray(F, a, a0 + i).fma(b0, x0);
+            x1 = FloatVector.fromArray(F, a, a1 + i).fma(b0, x1);
+            x2 = FloatVector.fromArray(F, a, a2 + i).fma(b0, x2);
+            x3 = FloatVector.fromArray(F, a, a3 + i).fma(b0, x3);
+        }
+        float s0 = sum(x0.add(y0));
+        float s1 = sum(x1.add(y1));
+        float s2 = sum(x2.add(y2));
+        float s3 = sum(x3.add(y3));
+        for (; i < n; i++) {
+            float bv = b[bo + i];
+            s0 += a[a0 + i] * bv;
+            s1 += a[a1 + i] * bv;
+            s2 += a[a2 + i] * bv;
+            s3 += a[a3 + i] * bv;
+        }
+        out[oo] = s0;
+        out[oo + 1] = s1;
+        out[oo + 2] = s2;
+        out[oo + 3] = s3;
     }
 
     /** {@code y[yo+i] += alpha·x[xo+i]}, i < n. */
