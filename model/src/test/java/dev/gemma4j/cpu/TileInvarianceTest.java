@@ -62,7 +62,7 @@ class TileInvarianceTest {
                 MatMul mm = new MatMul(pool, cols, 4, true);
                 for (int n = 1; n <= maxN; n++) {
                     // the batch starts at every activation row that leaves it n rows, so each row is seen at
-                    // every position of the 4x3 / 4x2 / single-row blocks
+                    // every position of the 3x3 blocks and of the single-row blocks of the last one or two rows
                     for (int start = 0; start + n <= maxN; start++) {
                         float[] y = new float[n * rows];
                         mm.add(m, xs, start * cols, n, y, 0, rows).run();
