@@ -59,7 +59,7 @@ public final class TileCpuTime {
                 for (Matrix m : ms) {
                     for (int n : counts) {
                         long best = Long.MAX_VALUE;
-                        // repetitions per timed pass: about 3.2 GB of weight bytes per activation row (the LM head: one)
+                        // repetitions per timed pass: weight bytes x activation rows about 3.2 GB (the LM head: one repetition)
                         int reps = (int) Math.max(1, 64L * 50_000_000 / ((long) n * m.byteSize()));
                         for (int pass = 0; pass < 6; pass++) {
                             long c0 = tm.getCurrentThreadCpuTime();
