@@ -196,12 +196,9 @@ final class ForwardPlan {
         argmax = new IntArray(b);
         shared.put(topIdx, Boolean.TRUE);
         tile = tun.tileFor(b);
-        int pairs = b * maxK;
-        // each tile holds one expert's pairs (at most B of them: a row chooses an expert once); at most one partial
-        // tile per chosen expert plus the full ones
-        maxExpertTiles = tile == 0 ? 0 : Math.min(ne, pairs) + (tile < b ? (pairs + tile - 1) / tile : 0);
+        maxExpertTiles = maxExpertTiles(b, maxK, ne, tile);
         expertPairsAt = 1 + 3 * maxExpertTiles;
-        expertTiles = new IntArray(tile == 0 ? 1 : expertPairsAt + pairs);
+        expertTiles = new IntArray(expertTableInts(b, maxK, ne, tile));
         expertCounts = new IntArray(ne);
         activationBytes += 4L * (expertTiles.getSize() + ne);
         shared.put(expertTiles, Boolean.TRUE);
@@ -381,10 +378,25 @@ final class ForwardPlan {
         // every graph (one per layer, head, tail) holds its own device copy of these scratch buffers
         long floats = (long) b * (14L * cfg.modelWidth() + 6L * maxQ + maxPartial + 6L * maxFfn
             + (long) maxK * (6L * maxFe + 2L * cfg.modelWidth()) + Math.max(cfg.expertCount(), 1)
-            + (kvType == KvCacheType.F16 ? 2L * maxKv : 0)
-            + 5L * maxK); // the expert tile table (ints)
+            + (kvType == KvCacheType.F16 ? 2L * maxKv : 0))
+            + expertTableInts(b, maxK, Math.max(cfg.expertCount(), 1), tun.tileFor(b)); // ints, as wide as floats
         long logits = (long) b * cfg.vocabSize();
         return kv + 4 * (floats * (cfg.layerCount() + 2) + logits);
+    }
+
+    /**
+     * Tiles of the expert table for {@code b} rows choosing {@code k} experts each among {@code ne}, with up to
+     * {@code tile} pairs per tile (0: no table): each tile holds one expert's pairs (at most {@code b}: a row
+     * chooses an expert once), so at most one partial tile per chosen expert plus the full ones.
+     */
+    static int maxExpertTiles(int b, int k, int ne, int tile) {
+        int pairs = b * k;
+        return tile == 0 ? 0 : Math.min(ne, pairs) + (tile < b ? (pairs + tile - 1) / tile : 0);
+    }
+
+    /** Ints of the expert tile table ({@link Kernels#groupExperts}): the count, 3 per tile, then the pair lists. */
+    static int expertTableInts(int b, int k, int ne, int tile) {
+        return tile == 0 ? 1 : 1 + 3 * maxExpertTiles(b, k, ne, tile) + b * k;
     }
 
     /** Bytes of one cached K or V value. */
