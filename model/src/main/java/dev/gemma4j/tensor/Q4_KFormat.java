@@ -4,7 +4,10 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Q4_K: 144-byte super-blocks of 256: d:f16, dmin:f16, sc[12] (eight 6-bit scales and mins), qs[128].
@@ -120,9 +123,15 @@ final class Q4_KFormat implements TensorFormat {
                 : Simd.VP == 2 ? dot128(src, offset, x, xOffset, n) : dotGeneric(src, offset, x, xOffset, n);
     }
 
-    /** At 128 and 256 bits: 256 reordered activations and 8 sub-block sums per block (see {@link #prepare}). */
-    static final boolean PREPARED = Simd.VECTOR && !Simd.ENABLED && !"false".equals(System.getProperty("gemma4j.prepared"));
-    private static final int PREPARED_BLOCK = 264;
+    /**
+     * Every vector width prepares activations: 256 reordered activations per block, then the eight sub-block
+     * sums (at 512 bits after eight zeros, so that one 16-lane multiply-add with the block's {@code dmin·M}
+     * lanes takes the min term). See {@link #prepare}.
+     */
+    static final boolean PREPARED = Simd.VECTOR && !"false".equals(System.getProperty("gemma4j.prepared"));
+    private static final int PREPARED_BLOCK = Simd.VL == 16 ? 272 : 264;
+    /** Where a block's sub-block sums start in the prepared block. */
+    private static final int PREPARED_SUMS = Simd.VL == 16 ? 264 : 256;
 
     @Override
     public int preparedSize(int n) {
@@ -130,10 +139,11 @@ final class Q4_KFormat implements TensorFormat {
     }
 
     /**
-     * The order {@link #dotPrepared} reads activations in: per block, chunk c (32 bytes: sub-block 2c in the
-     * low nibbles, 2c+1 in the high ones), loads of {@code 4·VL} bytes at offset o as VL int lanes, and in
-     * each load the eight nibbles k of an int lane (byte k/2, low nibble for even k): lane i of that vector
-     * is element {@code 64c + 32·(k&1) + o + 4i + k/2}. Then the sums of the eight 32-element sub-blocks.
+     * The order {@link #dotPrepared} reads activations in: per block, loads of {@code 4·VL} quant bytes at
+     * offset o of qs as VL int lanes, and in each load the eight nibbles k of an int lane (byte k/2, low nibble
+     * for even k): lane i of that vector reads quant byte {@code q = o + 4i + k/2}, which lies in chunk
+     * {@code q/32} (32 bytes: sub-block {@code 2·(q/32)} in the low nibbles, the next one in the high ones), so
+     * it is element {@code 64·(q/32) + 32·(k&1) + q%32}. Then the sums of the eight 32-element sub-blocks.
      */
     @Override
     public void prepare(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
@@ -142,23 +152,110 @@ final class Q4_KFormat implements TensorFormat {
             int xb = xOffset + 256 * b;
             int db = dstOffset + PREPARED_BLOCK * b;
             int t = db;
-            for (int c = 0; c < 4; c++) {
-                for (int o = 0; o < 32; o += 4 * vl) {
-                    for (int k = 0; k < 8; k++) {
-                        for (int i = 0; i < vl; i++) {
-                            dst[t++] = x[xb + 64 * c + 32 * (k & 1) + o + 4 * i + (k >> 1)];
-                        }
+            for (int o = 0; o < 128; o += 4 * vl) {
+                for (int k = 0; k < 8; k++) {
+                    for (int i = 0; i < vl; i++) {
+                        int q = o + 4 * i + (k >> 1);
+                        dst[t++] = x[xb + 64 * (q >> 5) + 32 * (k & 1) + (q & 31)];
                     }
                 }
+            }
+            for (int j = t; j < db + PREPARED_SUMS; j++) {
+                dst[j] = 0;
             }
             for (int j = 0; j < 8; j++) {
                 float sum = 0;
                 for (int i = 0; i < 32; i++) {
                     sum += x[xb + 32 * j + i];
                 }
-                dst[db + 256 + j] = sum;
+                dst[db + PREPARED_SUMS + j] = sum;
             }
         }
+    }
+
+    @Override
+    public float dotPrepared(MemorySegment src, long offset, float[] px, int pxOffset, int n) {
+        return Simd.VL == 16 ? dotPrepared512(src, offset, px, pxOffset, n) : dotPrepared256(src, offset, px, pxOffset, n);
+    }
+
+    /** Lanes 8..15 of a 16-lane vector. */
+    private static final VectorMask<Float> UPPER8 = VectorMask.fromLong(Simd.V, 0xFF00L);
+    /**
+     * At 512 bits, for the block's two 64-byte loads g and their low (h = 0) or high (h = 1) nibbles: lanes
+     * 0..7 come from chunk 2g (sub-block 4g + h), lanes 8..15 from chunk 2g + 1 (sub-block 4g + 2 + h). Index
+     * {@code 2g + h}: the shuffle that takes those two sub-blocks' {@code d·S} from the block's scale vector.
+     */
+    private static final VectorShuffle<Float>[] SCALE_OF_LOAD = scaleShuffles();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] scaleShuffles() {
+        VectorShuffle<Float>[] s = new VectorShuffle[4];
+        if (Simd.VL == 16) {
+            for (int gh = 0; gh < 4; gh++) {
+                int[] lanes = new int[16];
+                for (int i = 0; i < 16; i++) {
+                    lanes[i] = 4 * (gh >> 1) + (gh & 1) + (i < 8 ? 0 : 2);
+                }
+                s[gh] = VectorShuffle.fromArray(Simd.V, lanes, 0);
+            }
+        }
+        return s;
+    }
+
+    /**
+     * 512 bits, activations from {@link #prepare}: the 128 quant bytes of a block in two 64-byte loads of 16
+     * int lanes (lanes 0..7 one chunk, 8..15 the next); each nibble one shift and mask away from 16 weights.
+     * The block's scales and mins never pass through scalar float code: the 12 packed bytes are unpacked with
+     * 64-bit integer operations into eight 6-bit scales and eight 6-bit mins, one byte each, converted to one
+     * 16-lane vector and multiplied by {@code (d ×8, dmin ×8)}; each load's pair of sub-block scales is then
+     * one lane shuffle of it, and the min term one multiply-add with the prepared sums (zeros under the
+     * scale lanes). Scalar unpacking per sub-block cost about as much as the products themselves.
+     */
+    static float dotPrepared512(MemorySegment src, long offset, float[] px, int pxOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        FloatVector accMin = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int head = src.get(Bits.INT_LE, p);
+            long lo = src.get(Bits.LONG_LE, p + 4);
+            int hi = src.get(Bits.INT_LE, p + 12);
+            // scale j < 4: bits 0..5 of byte j; j >= 4: low nibble of byte j + 4 and bits 6..7 of byte j - 4.
+            // min j < 4: bits 0..5 of byte j + 4; j >= 4: high nibble of byte j + 4 and bits 6..7 of byte j.
+            long scales = lo & 0x3F3F3F3FL | ((hi & 0x0F0F0F0FL | (lo >>> 2) & 0x30303030L) << 32);
+            long mins = (lo >>> 32) & 0x3F3F3F3FL | (((hi >>> 4) & 0x0F0F0F0FL | (lo >>> 34) & 0x30303030L) << 32);
+            FloatVector dd = FloatVector.broadcast(Simd.V, Float.float16ToFloat((short) head))
+                    .blend(Float.float16ToFloat((short) (head >>> 16)), UPPER8);
+            FloatVector sm = ((FloatVector) LongVector.zero(LongVector.SPECIES_128).withLane(0, scales).withLane(1, mins)
+                    .reinterpretAsBytes().convertShape(VectorOperators.B2F, Simd.V, 0)).mul(dd);
+            int pb = pxOffset + PREPARED_BLOCK * b;
+            accMin = sm.fma(FloatVector.fromArray(Simd.V, px, pb + 256), accMin);
+            for (int g = 0; g < 2; g++) {
+                IntVector w = IntVector.fromMemorySegment(Simd.VI, src, p + 16 + 64 * g, Simd.LE);
+                int xi = pb + 128 * g;
+                FloatVector lo0 = FloatVector.zero(Simd.V);
+                FloatVector lo1 = FloatVector.zero(Simd.V);
+                FloatVector hi0 = FloatVector.zero(Simd.V);
+                FloatVector hi1 = FloatVector.zero(Simd.V);
+                // byte k of every int lane, low and high nibble; one copy of the vector code (see dotPrepared256)
+                for (int k = 0; k < 4; k++) {
+                    IntVector wk = w.lanewise(VectorOperators.LSHR, 8 * k);
+                    int xk = xi + 32 * k;
+                    FloatVector ql = (FloatVector) wk.lanewise(VectorOperators.AND, LOW4_I).convertShape(VectorOperators.I2F, Simd.V, 0);
+                    FloatVector qh = (FloatVector) wk.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0);
+                    if ((k & 1) == 0) {
+                        lo0 = ql.fma(FloatVector.fromArray(Simd.V, px, xk), lo0);
+                        hi0 = qh.fma(FloatVector.fromArray(Simd.V, px, xk + 16), hi0);
+                    } else {
+                        lo1 = ql.fma(FloatVector.fromArray(Simd.V, px, xk), lo1);
+                        hi1 = qh.fma(FloatVector.fromArray(Simd.V, px, xk + 16), hi1);
+                    }
+                }
+                acc = lo0.add(lo1).fma(sm.rearrange(SCALE_OF_LOAD[2 * g]), acc);
+                acc = hi0.add(hi1).fma(sm.rearrange(SCALE_OF_LOAD[2 * g + 1]), acc);
+            }
+        }
+        return Simd.sum(acc) - Simd.sum(accMin);
     }
 
     /**
@@ -167,8 +264,7 @@ final class Q4_KFormat implements TensorFormat {
      * order: no byte widening, one load per 32 bytes at 256 bits. Σq·x per sub-block in two accumulators
      * each; the min term {@code dmin·Σ M_j·Σx_j} from the prepared sums in scalar code.
      */
-    @Override
-    public float dotPrepared(MemorySegment src, long offset, float[] px, int pxOffset, int n) {
+    static float dotPrepared256(MemorySegment src, long offset, float[] px, int pxOffset, int n) {
         FloatVector acc = FloatVector.zero(Simd.V);
         float minSum = 0;
         for (int b = 0; b < n / 256; b++) {
@@ -224,7 +320,7 @@ final class Q4_KFormat implements TensorFormat {
                 }
                 acc = lo0.add(lo1).fma(FloatVector.broadcast(Simd.V, d * s0), acc);
                 acc = hi0.add(hi1).fma(FloatVector.broadcast(Simd.V, d * s1), acc);
-                minSum += dmin * (m0 * px[pb + 256 + 2 * c] + m1 * px[pb + 257 + 2 * c]);
+                minSum += dmin * (m0 * px[pb + PREPARED_SUMS + 2 * c] + m1 * px[pb + PREPARED_SUMS + 1 + 2 * c]);
             }
         }
         return Simd.sum(acc) - minSum;

@@ -6,6 +6,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Q6_K: 210-byte super-blocks of 256: ql[128] (low 4 bits), qh[64] (high 2 bits), sc:i8[16], d:f16.
@@ -133,8 +134,13 @@ final class Q6_KFormat implements TensorFormat {
         return Simd.sum(acc);
     }
 
-    /** At 128 and 256 bits: 256 reordered activations and 16 group sums per block (see {@link #prepare}). */
-    static final boolean PREPARED = Simd.VECTOR && !Simd.ENABLED && !"false".equals(System.getProperty("gemma4j.prepared"));
+    /** Every vector width: 256 reordered activations and 16 group sums per block (see {@link #prepare}). */
+    static final boolean PREPARED = Simd.VECTOR && !"false".equals(System.getProperty("gemma4j.prepared"));
+    /**
+     * At 128 and 256 bits the prefill tiles use the prepared order too ({@link #dequantizeTile}); at 512 the
+     * tiles keep the natural order (the 512-bit prepared order below is for the one-row kernel only).
+     */
+    static final boolean TILE_ORDERED = PREPARED && Simd.VL < 16;
     private static final int PREPARED_BLOCK = 272;
     /** Lanes 4..7 of an 8-lane vector: where a 32-byte load's elements pass into the next 16-element group. */
     private static final VectorMask<Float> UPPER4 = VectorMask.fromLong(Simd.V, 0xF0L);
@@ -154,6 +160,10 @@ final class Q6_KFormat implements TensorFormat {
      */
     @Override
     public void prepare(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
+        if (Simd.VL == 16) {
+            prepare512(x, xOffset, n, dst, dstOffset);
+            return;
+        }
         int vl = Simd.VL;
         for (int blk = 0; blk < n / 256; blk++) {
             int xb = xOffset + 256 * blk;
@@ -183,13 +193,13 @@ final class Q6_KFormat implements TensorFormat {
 
     @Override
     public boolean tileOrdered() {
-        return PREPARED;
+        return TILE_ORDERED;
     }
 
     /** The order of the first 256 floats of each block of {@link #prepare} (without the group sums). */
     @Override
     public void permuteTile(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
-        if (!PREPARED) {
+        if (!TILE_ORDERED) {
             System.arraycopy(x, xOffset, dst, dstOffset, n);
             return;
         }
@@ -218,7 +228,7 @@ final class Q6_KFormat implements TensorFormat {
     @Override
     public void dequantizeTile(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
-        if (!PREPARED) {
+        if (!TILE_ORDERED) {
             dequantize(src, offset, dst, dstOffset, n);
             return;
         }
@@ -259,6 +269,114 @@ final class Q6_KFormat implements TensorFormat {
      */
     @Override
     public float dotPrepared(MemorySegment src, long offset, float[] px, int pxOffset, int n) {
+        return Simd.VL == 16 ? dotPrepared512(src, offset, px, pxOffset, n) : dotPrepared256(src, offset, px, pxOffset, n);
+    }
+
+    /**
+     * The 512-bit order: per block, half h, nibble m (low, high) and byte b of an int lane, 16 lanes i: the
+     * ql load of half h is 64 bytes, lanes 0..7 from ql[64h .. 64h+32) (quarter k = 2m), lanes 8..15 from
+     * ql[64h+32 .. 64h+64) (quarter 2m+1), so lane i is element {@code 128h + 32k + 4·(i%8) + b}, times
+     * {@code 2^-8b} (see {@link #dotPrepared512}). Then 32 times the sums of the sixteen 16-element groups.
+     */
+    private static void prepare512(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
+        for (int blk = 0; blk < n / 256; blk++) {
+            int xb = xOffset + 256 * blk;
+            int db = dstOffset + PREPARED_BLOCK * blk;
+            int t = db;
+            for (int h = 0; h < 2; h++) {
+                for (int m = 0; m < 2; m++) {
+                    for (int b = 0; b < 4; b++) {
+                        float scale = 1f / (1 << (8 * b));
+                        for (int i = 0; i < 16; i++) {
+                            int k = 2 * m + (i >> 3);
+                            dst[t++] = x[xb + 128 * h + 32 * k + 4 * (i & 7) + b] * scale;
+                        }
+                    }
+                }
+            }
+            for (int g = 0; g < 16; g++) {
+                float sum = 0;
+                for (int i = 0; i < 16; i++) {
+                    sum += x[xb + 16 * g + i];
+                }
+                dst[db + 256 + g] = 32 * sum;
+            }
+        }
+    }
+
+    /** qh bits 2k, 2k+1 of quarter k: the upper eight lanes (odd quarters) shifted down by two first. */
+    private static final IntVector QH_SHIFT = IntVector.fromArray(Simd.VI, new int[] {0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2}, 0);
+    /** The 32 qh bytes of a half (eight int lanes) in both halves of a 16-lane vector. */
+    private static final VectorShuffle<Integer> TWICE = Simd.VL == 16
+            ? VectorShuffle.fromArray(Simd.VI, new int[] {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7}, 0) : null;
+    /**
+     * For half h and nibble m ({@code 2h + m}): lane i of the ql vector lies in quarter {@code 2m + i/8} at
+     * {@code l = 4·(i%8) + b}, group {@code 8h + 2·quarter + l/16} = {@code 8h + 4m + i/4}: the shuffle that
+     * takes those groups' {@code d·sc} from the block's scale vector.
+     */
+    private static final VectorShuffle<Float>[] SCALE_OF_LANES = scaleShuffles();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] scaleShuffles() {
+        VectorShuffle<Float>[] s = new VectorShuffle[4];
+        if (Simd.VL == 16) {
+            for (int hm = 0; hm < 4; hm++) {
+                int[] lanes = new int[16];
+                for (int i = 0; i < 16; i++) {
+                    lanes[i] = 8 * (hm >> 1) + 4 * (hm & 1) + i / 4;
+                }
+                s[hm] = VectorShuffle.fromArray(Simd.V, lanes, 0);
+            }
+        }
+        return s;
+    }
+
+    /**
+     * 512 bits, activations from {@link #prepare512}: per half one 64-byte ql load (16 int lanes: two
+     * quarters) and its 32 qh bytes loaded once and put in both halves of the vector; each byte of a lane
+     * then holds a 6-bit value (ql nibble and two qh bits assembled in place), taken where it lies
+     * ({@code q·2^8b}, the {@code 2^-8b} is in the activations). The block's sixteen scales are one vector
+     * ({@code d·sc}, converted once); each group of four lanes takes its scale by one lane shuffle, and the
+     * −32 offset is one multiply-add with the prepared sums. No scalar float work per group.
+     */
+    static float dotPrepared512(MemorySegment src, long offset, float[] px, int pxOffset, int n) {
+        FloatVector acc = FloatVector.zero(Simd.V);
+        FloatVector accOffset = FloatVector.zero(Simd.V);
+        for (int blk = 0; blk < n / 256; blk++) {
+            long p = offset + (long) blk * BLOCK;
+            float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 208));
+            FloatVector sc = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, src, p + 192, Simd.LE)
+                    .convertShape(VectorOperators.B2F, Simd.V, 0)).mul(d);
+            int pb = pxOffset + PREPARED_BLOCK * blk;
+            accOffset = sc.fma(FloatVector.fromArray(Simd.V, px, pb + 256), accOffset);
+            for (int h = 0; h < 2; h++) {
+                IntVector ql = IntVector.fromMemorySegment(Simd.VI, src, p + 64 * h, Simd.LE);
+                IntVector qh = ((IntVector) IntVector.fromMemorySegment(IntVector.SPECIES_256, src, p + 128 + 32 * h, Simd.LE)
+                        .reinterpretShape(Simd.VI, 0)).rearrange(TWICE).lanewise(VectorOperators.LSHR, QH_SHIFT);
+                for (int m = 0; m < 2; m++) {
+                    // the 6-bit values of quarters 2m (lanes 0..7) and 2m+1 (lanes 8..15), one per byte
+                    IntVector v = (m == 0 ? ql : ql.lanewise(VectorOperators.LSHR, 4)).lanewise(VectorOperators.AND, NIBBLES_I)
+                            .lanewise(VectorOperators.OR, (m == 0 ? qh.lanewise(VectorOperators.LSHL, 4) : qh).lanewise(VectorOperators.AND, HIGH2_I));
+                    int xi = pb + 128 * h + 64 * m;
+                    FloatVector s0 = FloatVector.zero(Simd.V);
+                    FloatVector s1 = FloatVector.zero(Simd.V);
+                    for (int b = 0; b < 4; b++) {
+                        FloatVector q = (FloatVector) v.lanewise(VectorOperators.AND, IntVector.broadcast(Simd.VI, 0x3F << 8 * b))
+                                .convertShape(VectorOperators.I2F, Simd.V, 0);
+                        if ((b & 1) == 0) {
+                            s0 = q.fma(FloatVector.fromArray(Simd.V, px, xi + 16 * b), s0);
+                        } else {
+                            s1 = q.fma(FloatVector.fromArray(Simd.V, px, xi + 16 * b), s1);
+                        }
+                    }
+                    acc = s0.add(s1).fma(sc.rearrange(SCALE_OF_LANES[2 * h + m]), acc);
+                }
+            }
+        }
+        return Simd.sum(acc) - Simd.sum(accOffset);
+    }
+
+    static float dotPrepared256(MemorySegment src, long offset, float[] px, int pxOffset, int n) {
         FloatVector acc = FloatVector.zero(Simd.V);
         float offsetSum = 0;
         for (int blk = 0; blk < n / 256; blk++) {
