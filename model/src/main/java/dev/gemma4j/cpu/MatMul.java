@@ -35,6 +35,8 @@ final class MatMul {
     static final int TILE_ROWS = 3;
     /** Weight rows decoded into a worker's tile at a time (a multiple of {@link #TILE_ROWS} and of 8). */
     static final int TILE_BLOCK = 24;
+    /** 512-bit vectors: AVX-512's 32 registers hold a 4x4 register block ({@link #dot4x4}). */
+    private static final boolean WIDE = F.length() == 16;
 
     private final WorkerPool pool;
     private final boolean batchInvariant;
@@ -338,6 +340,19 @@ final class MatMul {
             // by, three tile rows per register block
             int triples = t - t % TILE_ROWS;
             int b = 0;
+            if (WIDE) {
+                int quads = t - t % 4;
+                for (; b + 4 <= nj; b += 4) {
+                    for (int q = 0; q < quads; q += 4) {
+                        dot4x4(tile, q * cols, cols, xs, xs0 + b * cols, ys, ys0 + b * yst + rb + q, yst);
+                    }
+                    for (int k = quads; k < t; k++) {
+                        for (int r = 0; r < 4; r++) {
+                            ys[ys0 + (b + r) * yst + rb + k] = dot1(tile, k * cols, cols, xs, xs0 + (b + r) * cols);
+                        }
+                    }
+                }
+            }
             for (; b + 3 <= nj; b += 3) {
                 for (int q = 0; q < triples; q += TILE_ROWS) {
                     dot3x3(tile, q * cols, cols, xs, xs0 + b * cols, ys, ys0 + b * yst + rb + q, yst);
@@ -431,6 +446,97 @@ final class MatMul {
         ys[o] = s20;
         ys[o + 1] = s21;
         ys[o + 2] = s22;
+    }
+
+    /**
+     * At 512 bits (32 vector registers): sixteen dot products, four tile rows with four consecutive activation
+     * rows, each loaded vector used four times (16 accumulators, 4 activation vectors, 1 tile vector). Each
+     * product summed as {@link #dot1}'s, so results equal the 3x3 blocks' bit for bit.
+     */
+    private static void dot4x4(float[] tile, int to, int cols, float[] xs, int xo, float[] ys, int yo, int yStride) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
+        int upper = F.loopBound(cols);
+        int i = 0;
+        int x1 = xo + cols;
+        int x2 = xo + 2 * cols;
+        int x3 = xo + 3 * cols;
+        int c0 = to;
+        int c1 = to + cols;
+        int c2 = to + 2 * cols;
+        int c3 = to + 3 * cols;
+        for (; i < upper; i += F.length()) {
+            FloatVector v0 = FloatVector.fromArray(F, xs, xo + i);
+            FloatVector v1 = FloatVector.fromArray(F, xs, x1 + i);
+            FloatVector v2 = FloatVector.fromArray(F, xs, x2 + i);
+            FloatVector v3 = FloatVector.fromArray(F, xs, x3 + i);
+            FloatVector w = FloatVector.fromArray(F, tile, c0 + i);
+            a00 = w.fma(v0, a00);
+            a10 = w.fma(v1, a10);
+            a20 = w.fma(v2, a20);
+            a30 = w.fma(v3, a30);
+            w = FloatVector.fromArray(F, tile, c1 + i);
+            a01 = w.fma(v0, a01);
+            a11 = w.fma(v1, a11);
+            a21 = w.fma(v2, a21);
+            a31 = w.fma(v3, a31);
+            w = FloatVector.fromArray(F, tile, c2 + i);
+            a02 = w.fma(v0, a02);
+            a12 = w.fma(v1, a12);
+            a22 = w.fma(v2, a22);
+            a32 = w.fma(v3, a32);
+            w = FloatVector.fromArray(F, tile, c3 + i);
+            a03 = w.fma(v0, a03);
+            a13 = w.fma(v1, a13);
+            a23 = w.fma(v2, a23);
+            a33 = w.fma(v3, a33);
+        }
+        float s00 = VectorMath.sum(a00), s01 = VectorMath.sum(a01), s02 = VectorMath.sum(a02), s03 = VectorMath.sum(a03);
+        float s10 = VectorMath.sum(a10), s11 = VectorMath.sum(a11), s12 = VectorMath.sum(a12), s13 = VectorMath.sum(a13);
+        float s20 = VectorMath.sum(a20), s21 = VectorMath.sum(a21), s22 = VectorMath.sum(a22), s23 = VectorMath.sum(a23);
+        float s30 = VectorMath.sum(a30), s31 = VectorMath.sum(a31), s32 = VectorMath.sum(a32), s33 = VectorMath.sum(a33);
+        for (; i < cols; i++) {
+            float t0 = tile[c0 + i], t1 = tile[c1 + i], t2 = tile[c2 + i], t3 = tile[c3 + i];
+            float v0 = xs[xo + i], v1 = xs[x1 + i], v2 = xs[x2 + i], v3 = xs[x3 + i];
+            s00 += t0 * v0;
+            s01 += t1 * v0;
+            s02 += t2 * v0;
+            s03 += t3 * v0;
+            s10 += t0 * v1;
+            s11 += t1 * v1;
+            s12 += t2 * v1;
+            s13 += t3 * v1;
+            s20 += t0 * v2;
+            s21 += t1 * v2;
+            s22 += t2 * v2;
+            s23 += t3 * v2;
+            s30 += t0 * v3;
+            s31 += t1 * v3;
+            s32 += t2 * v3;
+            s33 += t3 * v3;
+        }
+        int o = yo;
+        ys[o] = s00;
+        ys[o + 1] = s01;
+        ys[o + 2] = s02;
+        ys[o + 3] = s03;
+        o += yStride;
+        ys[o] = s10;
+        ys[o + 1] = s11;
+        ys[o + 2] = s12;
+        ys[o + 3] = s13;
+        o += yStride;
+        ys[o] = s20;
+        ys[o + 1] = s21;
+        ys[o + 2] = s22;
+        ys[o + 3] = s23;
+        o += yStride;
+        ys[o] = s30;
+        ys[o + 1] = s31;
+        ys[o + 2] = s32;
+        ys[o + 3] = s33;
     }
 
     /** One dot product summed in the same order as each of {@link #dot4}'s, so tiling never changes a result. */
