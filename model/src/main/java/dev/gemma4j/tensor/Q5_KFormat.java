@@ -46,12 +46,14 @@ final class Q5_KFormat implements TensorFormat {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);
-        return Simd.ENABLED ? dotVector(src, offset, x, xOffset, n)
-                : Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
+        // at 512 bits too: the 512-bit kernel through Simd's shared helpers was left with boxed vectors once
+        // other kernels had run (KernelAllocationTest on an AVX-512 machine); this one has its vector code in
+        // its own body
+        return Simd.VECTOR ? dotGeneric(src, offset, x, xOffset, n) : dotScalar(src, offset, x, xOffset, n);
     }
 
     /**
-     * 128 and 256 bits, as {@link Q4_KFormat#dotGeneric}: per 32-byte chunk c (sub-blocks 2c and 2c+1),
+     * Any vector width, as {@link Q4_KFormat#dotGeneric}: per 32-byte chunk c (sub-blocks 2c and 2c+1),
      * {@link Simd#VL} nibble bytes and the VL qh bytes of the same elements widened to ints; the 5th bit of
      * the low nibble is bit 2c of qh, of the high nibble bit 2c+1 (qh shifted left by 4 once, then right by
      * 2c or 2c+1 and masked to 16). At 128 bits the bytes come as one int broadcast and widened from its own
@@ -151,30 +153,5 @@ final class Q5_KFormat implements TensorFormat {
             }
         }
         return sum;
-    }
-
-    static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
-        FloatVector acc = FloatVector.zero(Simd.F);
-        FloatVector accMin = FloatVector.zero(Simd.F);
-        for (int b = 0; b < n / 256; b++) {
-            long p = offset + (long) b * BLOCK;
-            int head = Bits.i32(src, p);
-            long lo = Bits.i64(src, p + 4);
-            int hi = Bits.i32(src, p + 12);
-            float d = Bits.halfOf(head, 0);
-            float dmin = Bits.halfOf(head, 1);
-            ByteVector qh = Simd.bytes32(src, p + 16);
-            for (int j = 0; j < 8; j++) {
-                ByteVector q4 = Simd.bits(Simd.bytes32(src, p + 48 + 32 * (j >> 1)), 4 * (j & 1), 4);
-                ByteVector q = Simd.addWhereBit(q4, qh, j, 16);
-                int xi = xOffset + 256 * b + 32 * j;
-                FloatVector x0 = Simd.x(x, xi);
-                FloatVector x1 = Simd.x(x, xi + 16);
-                FloatVector s = Simd.toFloat(q, 1).fma(x1, Simd.toFloat(q, 0).mul(x0));
-                acc = s.fma(Simd.f(d * Q4_KFormat.scale(lo, hi, j)), acc);
-                accMin = x0.add(x1).fma(Simd.f(dmin * Q4_KFormat.min(lo, hi, j)), accMin);
-            }
-        }
-        return Simd.sum(acc.sub(accMin));
     }
 }

@@ -54,7 +54,7 @@ class DotProductTest {
             Map.entry(GgmlType.Q2_K, new Kernels(Q2_KFormat::dotScalar, Q2_KFormat::dotVector)),
             Map.entry(GgmlType.Q3_K, new Kernels(Q3_KFormat::dotScalar, Q3_KFormat::dotVector)),
             Map.entry(GgmlType.Q4_K, new Kernels(Q4_KFormat::dotScalar, Q4_KFormat::dotVector)),
-            Map.entry(GgmlType.Q5_K, new Kernels(Q5_KFormat::dotScalar, Q5_KFormat::dotVector)),
+            Map.entry(GgmlType.Q5_K, new Kernels(Q5_KFormat::dotScalar, Q5_KFormat::dotGeneric)),
             Map.entry(GgmlType.Q6_K, new Kernels(Q6_KFormat::dotScalar, Q6_KFormat::dotVector)),
             Map.entry(GgmlType.IQ4_XS, new Kernels(IQ4_XSFormat::dotScalar, IQ4_XSFormat::dotVector)));
 
