@@ -141,9 +141,9 @@ class ServeLangChain4jTest {
     @Test
     void aiServicesStructuredOutputFillsRecords() {
         Recording rec = new Recording();
-        try (GemmaServer server = TestModels.start(ServerOptions.defaults().withApiKey("k-123"), 1024)) {
+        try (GemmaServer server = TestModels.start(ServerOptions.defaults().withApiKey("k-123"), 2048)) {
             OpenAiChatModel chat = model(server, rec)
-                .maxTokens(400)
+                .maxTokens(1200)
                 .supportedCapabilities(RESPONSE_FORMAT_JSON_SCHEMA)
                 .strictJsonSchema(true)
                 .build();
