@@ -23,7 +23,7 @@ import jdk.incubator.vector.VectorSpecies;
  * in another order, which would make a sequence's results depend on what shares its batch.
  * <p>
  * One activation row whose weight format prepares activations ({@link TensorFormat#preparedSize}, Q4_K and
- * Q6_K at 128/256 bits): the row is put in the kernel's order once per job (shared by jobs with the same
+ * Q6_K at every vector width): the row is put in the kernel's order once per job (shared by jobs with the same
  * input) and every weight row is dotted with that. Not with {@code batchInvariant}, which keeps the tile path.
  * <p>
  * Activations are first rounded the way llama.cpp rounds them for the weight's type

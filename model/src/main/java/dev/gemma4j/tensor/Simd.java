@@ -24,9 +24,9 @@ import jdk.incubator.vector.VectorSpecies;
  * the first kernel runs; {@code 0} = scalar kernels) or else the CPU's preferred width. Their weight
  * bytes are loaded as {@link #VB}, a byte species of {@code max(8, lanes)} lanes, and converted to floats
  * with {@code convertShape(B2F, V, part)} for {@link #VP} parts (1 at 256/512 bits, 2 at 128). The other
- * formats (MXFP4, IQ4_NL, IQ4_XS, Q4_1, Q5_1, Q2_K, Q3_K, Q5_K) keep kernels written for 512-bit vectors
+ * formats (MXFP4, IQ4_NL, IQ4_XS, Q4_1, Q5_1, Q2_K, Q3_K) keep kernels written for 512-bit vectors
  * ({@link #F}, {@link #B}, {@link #B2}), used where the selected width is 512 ({@link #ENABLED}), and have
- * a {@code dotGeneric} for 128 and 256 bits: weight bytes {@link #VL} at a time widened to ints (at 128
+ * a {@code dotGeneric} for 128 and 256 bits (Q5_K's serves 512 too: see its {@code dot}): weight bytes {@link #VL} at a time widened to ints (at 128
  * bits read as one int and widened from its own vector), or, for the table formats, 16 code bytes looked
  * up by one byte shuffle in a 16-byte table ({@link #MXFP4_TABLE}, {@link #IQ4_TABLE}) and widened VL at a
  * time from the bottom of the vector ({@link #NEXT_VL}).
