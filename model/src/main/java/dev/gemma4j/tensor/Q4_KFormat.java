@@ -185,22 +185,8 @@ final class Q4_KFormat implements TensorFormat {
      * 0..7 come from chunk 2g (sub-block 4g + h), lanes 8..15 from chunk 2g + 1 (sub-block 4g + 2 + h). Index
      * {@code 2g + h}: the shuffle that takes those two sub-blocks' {@code d·S} from the block's scale vector.
      */
-    private static final VectorShuffle<Float>[] SCALE_OF_LOAD = scaleShuffles();
-
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] scaleShuffles() {
-        VectorShuffle<Float>[] s = new VectorShuffle[4];
-        if (Simd.VL == 16) {
-            for (int gh = 0; gh < 4; gh++) {
-                int[] lanes = new int[16];
-                for (int i = 0; i < 16; i++) {
-                    lanes[i] = 4 * (gh >> 1) + (gh & 1) + (i < 8 ? 0 : 2);
-                }
-                s[gh] = VectorShuffle.fromArray(Simd.V, lanes, 0);
-            }
-        }
-        return s;
-    }
+    private static final VectorShuffle<Float>[] SCALE_OF_LOAD =
+            Simd.shuffles512(4, (gh, i) -> 4 * (gh >> 1) + (gh & 1) + (i < 8 ? 0 : 2));
 
     /**
      * 512 bits, activations from {@link #prepare}: the 128 quant bytes of a block in two 64-byte loads of 16

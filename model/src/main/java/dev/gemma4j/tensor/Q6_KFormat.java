@@ -314,22 +314,7 @@ final class Q6_KFormat implements TensorFormat {
      * {@code l = 4·(i%8) + b}, group {@code 8h + 2·quarter + l/16} = {@code 8h + 4m + i/4}: the shuffle that
      * takes those groups' {@code d·sc} from the block's scale vector.
      */
-    private static final VectorShuffle<Float>[] SCALE_OF_LANES = scaleShuffles();
-
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] scaleShuffles() {
-        VectorShuffle<Float>[] s = new VectorShuffle[4];
-        if (Simd.VL == 16) {
-            for (int hm = 0; hm < 4; hm++) {
-                int[] lanes = new int[16];
-                for (int i = 0; i < 16; i++) {
-                    lanes[i] = 8 * (hm >> 1) + 4 * (hm & 1) + i / 4;
-                }
-                s[hm] = VectorShuffle.fromArray(Simd.V, lanes, 0);
-            }
-        }
-        return s;
-    }
+    private static final VectorShuffle<Float>[] SCALE_OF_LANES = Simd.shuffles512(4, (hm, i) -> 8 * (hm >> 1) + 4 * (hm & 1) + i / 4);
 
     /**
      * 512 bits, activations from {@link #prepare512}: per half one 64-byte ql load (16 int lanes: two

@@ -181,6 +181,25 @@ final class Simd {
     }
 
     /**
+     * {@code count} lane shuffles of {@link #V} for the 512-bit prepared kernels: lane i of shuffle k takes lane
+     * {@code from.applyAsInt(k, i)}. Below 512 bits the entries stay null (those kernels do not run there).
+     */
+    @SuppressWarnings("unchecked")
+    static VectorShuffle<Float>[] shuffles512(int count, java.util.function.IntBinaryOperator from) {
+        VectorShuffle<Float>[] s = new VectorShuffle[count];
+        if (VL == 16) {
+            for (int k = 0; k < count; k++) {
+                int[] lanes = new int[16];
+                for (int i = 0; i < 16; i++) {
+                    lanes[i] = from.applyAsInt(k, i);
+                }
+                s[k] = VectorShuffle.fromArray(V, lanes, 0);
+            }
+        }
+        return s;
+    }
+
+    /**
      * Sum of the lanes of a {@link #V} vector in a fixed order (pairwise: lane i + lane i^h for h = VL/2 ..
      * 1), the same in the interpreter and in compiled code.
      *
