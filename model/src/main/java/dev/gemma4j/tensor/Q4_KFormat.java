@@ -38,10 +38,6 @@ final class Q4_KFormat implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
-        if (Simd.ENABLED) {
-            dequantizeVector(src, offset, dst, dstOffset, n);
-            return;
-        }
         if (Simd.VECTOR) {
             dequantizeGeneric(src, offset, dst, dstOffset, n);
             return;
