@@ -61,27 +61,11 @@ final class Q4_KFormat implements TensorFormat {
         }
     }
 
-    /** Same values as the scalar loop (d·S·q − dmin·M, multiply then subtract), 16 at a time (prefill hot path). */
-    static void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
-        for (int b = 0; b < n / 256; b++) {
-            long p = offset + (long) b * BLOCK;
-            int head = Bits.i32(src, p);
-            long lo = Bits.i64(src, p + 4);
-            int hi = Bits.i32(src, p + 12);
-            float d = Bits.halfOf(head, 0);
-            float dmin = Bits.halfOf(head, 1);
-            for (int j = 0; j < 8; j++) {
-                ByteVector q = Simd.bits(Simd.bytes32(src, p + 16 + 32 * (j >> 1)), 4 * (j & 1), 4);
-                int o = dstOffset + 256 * b + 32 * j;
-                FloatVector sc = Simd.f(d * scale(lo, hi, j));
-                FloatVector mn = Simd.f(dmin * min(lo, hi, j));
-                Simd.toFloat(q, 0).mul(sc).sub(mn).intoArray(dst, o);
-                Simd.toFloat(q, 1).mul(sc).sub(mn).intoArray(dst, o + 16);
-            }
-        }
-    }
-
-    /** Same values as the scalar loop (d·S·q − dmin·M, multiply then subtract), at any width (prefill hot path). */
+    /**
+     * Same values as the scalar loop (d·S·q − dmin·M, multiply then subtract), at any width (prefill hot path). At
+     * 512 bits too: a 512-bit variant that widened 32-byte vectors in two parts fell back to non-intrinsic
+     * conversions in a JVM whose profiles were mixed.
+     */
     static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
