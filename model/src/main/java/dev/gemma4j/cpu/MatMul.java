@@ -75,7 +75,7 @@ final class MatMul {
     MatMul(WorkerPool pool, int maxCols, int maxJobs, boolean batchInvariant) {
         this.pool = pool;
         this.batchInvariant = batchInvariant;
-        tiles = new float[pool.threads()][TILE_BLOCK * maxCols];
+        tiles = new float[pool.threads()][Math.max(TILE_BLOCK * maxCols, TensorFormat.TILE_DOT_SCRATCH)];
         w = new Matrix[maxJobs];
         x = new float[maxJobs][];
         xOff = new int[maxJobs];
@@ -321,11 +321,25 @@ final class MatMul {
             }
             return;
         }
-        float[] tile = tiles[worker];
         int nj = n[j];
         int ys0 = yOff[j];
         int yst = yStride[j];
         int xs0 = xOff[j];
+        if (nj <= TensorFormat.TILE_DOT_ROWS) {
+            // a few rows (one decoding step of one to four sequences): the format's fused kernel gives the tile
+            // path's results bit for bit without storing the tile and loading it back for every row
+            TensorFormat f = m.format();
+            MemorySegment data = m.data();
+            long rowBytes = m.rowBytes();
+            float[] scratch = tiles[worker];
+            if (r0 < r1 && f.dotTile(data, r0 * rowBytes, xs, xs0, nj, ys, ys0 + r0, yst, cols, scratch)) {
+                for (int r = r0 + 1; r < r1; r++) {
+                    f.dotTile(data, r * rowBytes, xs, xs0, nj, ys, ys0 + r, yst, cols, scratch);
+                }
+                return;
+            }
+        }
+        float[] tile = tiles[worker];
         boolean ordered = m.format().tileOrdered();
         for (int rb = r0; rb < r1; rb += TILE_BLOCK) {
             int t = Math.min(TILE_BLOCK, r1 - rb);

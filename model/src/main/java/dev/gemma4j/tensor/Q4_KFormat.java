@@ -95,6 +95,68 @@ final class Q4_KFormat implements TensorFormat {
         }
     }
 
+    /**
+     * {@link #dequantizeGeneric}'s values dotted with up to four activation rows as they are made (see
+     * {@link TensorFormat#dotTile}): each weight vector is used by every row from its register instead of being
+     * stored to a tile and loaded back once per row.
+     */
+    @Override
+    public boolean dotTile(MemorySegment src, long offset, float[] x, int xOffset, int rows, float[] y, int yOffset, int yStride, int n,
+            float[] scratch) {
+        if (!Simd.VECTOR) {
+            return false;
+        }
+        Bits.checkRow(this, n);
+        // rows beyond the first that are absent read row 0 again; their sums are not stored
+        int x1 = rows > 1 ? xOffset + n : xOffset;
+        int x2 = rows > 2 ? xOffset + 2 * n : xOffset;
+        int x3 = rows > 3 ? xOffset + 3 * n : xOffset;
+        boolean many = rows > 1;
+        FloatVector a0 = FloatVector.zero(Simd.V);
+        FloatVector a1 = FloatVector.zero(Simd.V);
+        FloatVector a2 = FloatVector.zero(Simd.V);
+        FloatVector a3 = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int head = src.get(Bits.INT_LE, p);
+            long lo = src.get(Bits.LONG_LE, p + 4);
+            int hi = src.get(Bits.INT_LE, p + 12);
+            float d = Float.float16ToFloat((short) head);
+            float dmin = Float.float16ToFloat((short) (head >>> 16));
+            for (int j = 0; j < 8; j++) {
+                int sh = 8 * (j & 3);
+                int sc = j < 4 ? (int) (lo >>> sh) & 63 : (hi >>> sh) & 15 | ((int) (lo >>> sh) & 0xC0) >> 2;
+                int mn = j < 4 ? (int) (lo >>> (sh + 32)) & 63 : (hi >>> (sh + 4)) & 15 | ((int) (lo >>> (sh + 32)) & 0xC0) >> 2;
+                FloatVector vd = FloatVector.broadcast(Simd.V, d * sc);
+                FloatVector vm = FloatVector.broadcast(Simd.V, dmin * mn);
+                int o = 256 * b + 32 * j;
+                for (int i = 0; i < 32; i += Simd.VBL) {
+                    ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 16 + 32 * (j >> 1) + i, Simd.LE);
+                    for (int part = 0; part < Simd.VP; part++) {
+                        IntVector qi = ((IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part))
+                                .lanewise(VectorOperators.LSHR, 4 * (j & 1)).lanewise(VectorOperators.AND, LOW4_I);
+                        FloatVector w = ((FloatVector) qi.convertShape(VectorOperators.I2F, Simd.V, 0)).mul(vd).sub(vm);
+                        int e = o + i + part * Simd.VL;
+                        a0 = w.fma(FloatVector.fromArray(Simd.V, x, xOffset + e), a0);
+                        if (many) {
+                            a1 = w.fma(FloatVector.fromArray(Simd.V, x, x1 + e), a1);
+                            a2 = w.fma(FloatVector.fromArray(Simd.V, x, x2 + e), a2);
+                            a3 = w.fma(FloatVector.fromArray(Simd.V, x, x3 + e), a3);
+                        }
+                    }
+                }
+            }
+        }
+        a0.intoArray(scratch, 0);
+        a1.intoArray(scratch, Simd.VL);
+        a2.intoArray(scratch, 2 * Simd.VL);
+        a3.intoArray(scratch, 3 * Simd.VL);
+        for (int b = 0; b < rows; b++) {
+            y[yOffset + b * yStride] = Simd.sumStored(scratch, b * Simd.VL);
+        }
+        return true;
+    }
+
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);

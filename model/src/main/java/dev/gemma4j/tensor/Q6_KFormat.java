@@ -364,6 +364,65 @@ final class Q6_KFormat implements TensorFormat {
         }
     }
 
+    /**
+     * {@link #dequantizeTile512}'s values dotted with up to four activation rows as they are made (see
+     * {@link TensorFormat#dotTile}): each weight vector is used by every row from its register instead of being
+     * stored to a tile and loaded back once per row.
+     */
+    @Override
+    public boolean dotTile(MemorySegment src, long offset, float[] x, int xOffset, int rows, float[] y, int yOffset, int yStride, int n,
+            float[] scratch) {
+        if (!TILE_ORDERED || Simd.VL != 16) {
+            return false;
+        }
+        Bits.checkRow(this, n);
+        // rows beyond the first that are absent read row 0 again; their sums are not stored
+        int x1 = rows > 1 ? xOffset + n : xOffset;
+        int x2 = rows > 2 ? xOffset + 2 * n : xOffset;
+        int x3 = rows > 3 ? xOffset + 3 * n : xOffset;
+        boolean many = rows > 1;
+        FloatVector a0 = FloatVector.zero(Simd.V);
+        FloatVector a1 = FloatVector.zero(Simd.V);
+        FloatVector a2 = FloatVector.zero(Simd.V);
+        FloatVector a3 = FloatVector.zero(Simd.V);
+        for (int blk = 0; blk < n / 256; blk++) {
+            long p = offset + (long) blk * BLOCK;
+            float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 208));
+            FloatVector sc = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, src, p + 192, Simd.LE)
+                    .convertShape(VectorOperators.B2F, Simd.V, 0)).mul(d);
+            for (int h = 0; h < 2; h++) {
+                IntVector ql = IntVector.fromMemorySegment(Simd.VI, src, p + 64 * h, Simd.LE);
+                IntVector qh = ((IntVector) IntVector.fromMemorySegment(IntVector.SPECIES_256, src, p + 128 + 32 * h, Simd.LE)
+                        .reinterpretShape(Simd.VI, 0)).rearrange(TWICE).lanewise(VectorOperators.LSHR, QH_SHIFT);
+                for (int m = 0; m < 2; m++) {
+                    IntVector v = (m == 0 ? ql : ql.lanewise(VectorOperators.LSHR, 4)).lanewise(VectorOperators.AND, NIBBLES_I)
+                            .lanewise(VectorOperators.OR, (m == 0 ? qh.lanewise(VectorOperators.LSHL, 4) : qh).lanewise(VectorOperators.AND, HIGH2_I));
+                    FloatVector lanes = sc.rearrange(SCALE_OF_LANES[2 * h + m]);
+                    int t = 256 * blk + 128 * h + 64 * m;
+                    for (int b = 0; b < 4; b++) {
+                        FloatVector w = ((FloatVector) v.lanewise(VectorOperators.AND, 0x3F << 8 * b).lanewise(VectorOperators.SUB, 32 << 8 * b)
+                                .convertShape(VectorOperators.I2F, Simd.V, 0)).mul(lanes.mul(BYTE_WEIGHT[b]));
+                        int i = t + 16 * b;
+                        a0 = w.fma(FloatVector.fromArray(Simd.V, x, xOffset + i), a0);
+                        if (many) {
+                            a1 = w.fma(FloatVector.fromArray(Simd.V, x, x1 + i), a1);
+                            a2 = w.fma(FloatVector.fromArray(Simd.V, x, x2 + i), a2);
+                            a3 = w.fma(FloatVector.fromArray(Simd.V, x, x3 + i), a3);
+                        }
+                    }
+                }
+            }
+        }
+        a0.intoArray(scratch, 0);
+        a1.intoArray(scratch, Simd.VL);
+        a2.intoArray(scratch, 2 * Simd.VL);
+        a3.intoArray(scratch, 3 * Simd.VL);
+        for (int b = 0; b < rows; b++) {
+            y[yOffset + b * yStride] = Simd.sumStored(scratch, b * Simd.VL);
+        }
+        return true;
+    }
+
     /** qh bits 2k, 2k+1 of quarter k: the upper eight lanes (odd quarters) shifted down by two first. */
     private static final IntVector QH_SHIFT = IntVector.fromArray(Simd.VI, new int[] {0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2}, 0);
     /** The 32 qh bytes of a half (eight int lanes) in both halves of a 16-lane vector. */

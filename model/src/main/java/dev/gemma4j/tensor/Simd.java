@@ -211,6 +211,21 @@ final class Simd {
      * (KernelAllocationTest failing for the first kernels of a run, at 128 and 256 bits). A kernel's own
      * call to sum is once per call, i.e. frequent, so C2 inlines this larger body.
      */
+    /**
+     * {@link #sum}'s value for a vector stored at {@code a[off .. off+VL)}, in scalar code: the same additions in
+     * the same order (lane i with lane i + h, h = VL/2 .. 1), overwriting the stored lanes. For kernels whose
+     * several final sums would pass C2's inlining budget as calls of {@link #sum} (a call with a vector
+     * argument boxes it); a call of this one costs nothing if it is left out of line.
+     */
+    static float sumStored(float[] a, int off) {
+        for (int h = VL / 2; h >= 1; h /= 2) {
+            for (int i = 0; i < h; i++) {
+                a[off + i] = a[off + i] + a[off + i + h];
+            }
+        }
+        return a[off];
+    }
+
     static float sum(FloatVector v) {
         FloatVector s = v;
         if (VL >= 16) {

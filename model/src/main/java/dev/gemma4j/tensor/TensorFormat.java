@@ -72,6 +72,28 @@ public interface TensorFormat {
         dequantize(src, offset, dst, dstOffset, n);
     }
 
+    /** Most activation rows {@link #dotTile} takes at once. */
+    int TILE_DOT_ROWS = 4;
+
+    /** Floats of the scratch array {@link #dotTile} needs: one 512-bit vector per row. */
+    int TILE_DOT_SCRATCH = 16 * TILE_DOT_ROWS;
+
+    /**
+     * A row's tile dot product with {@code rows} (1 to {@link #TILE_DOT_ROWS}) activation rows at once, without
+     * writing the tile: for each activation row b, {@code y[yOffset + b·yStride]} becomes exactly what
+     * {@link #dequantizeTile} followed by the tile product would give, i.e. one accumulator of {@code VL} lanes
+     * taking {@code tile[i..i+VL)·x[i..i+VL)} by one fused multiply-add per step in the tile order, then the
+     * fixed lane sum ({@code Simd.sum}'s order). Bit-identical to the tile path, so a batch-invariant caller may
+     * use either for any row. The activation rows are {@code n} apart from {@code xOffset}, in the tile order.
+     * {@code scratch} holds at least {@link #TILE_DOT_SCRATCH} floats the kernel may overwrite (its final lane sums
+     * run in scalar code from there: several vector sums as calls would box their vectors once C2's inlining
+     * budget is spent). Returns false (and writes nothing) where this format has no such kernel at this width.
+     */
+    default boolean dotTile(MemorySegment src, long offset, float[] x, int xOffset, int rows, float[] y, int yOffset, int yStride, int n,
+            float[] scratch) {
+        return false;
+    }
+
     /** Copies {@code x[xOffset .. xOffset+n)} to {@code dst} at {@code dstOffset} in the tile order. */
     default void permuteTile(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
         System.arraycopy(x, xOffset, dst, dstOffset, n);

@@ -57,6 +57,21 @@ class KernelAllocationTest {
                     return out[r];
                 });
             }
+            float[] xRows = new float[TensorFormat.TILE_DOT_ROWS * n];
+            float[] scratch = new float[TensorFormat.TILE_DOT_SCRATCH];
+            for (int i = 0; i < xRows.length; i++) {
+                xRows[i] = x[i % n];
+            }
+            if (f.dotTile(s, 0, xRows, 0, 1, out, 0, 1, n, scratch)) {
+                check(t + " dotTile, one row", r -> {
+                    f.dotTile(s, r * rowBytes, xRows, 0, 1, out, 0, 1, n, scratch);
+                    return out[0];
+                });
+                check(t + " dotTile, four rows", r -> {
+                    f.dotTile(s, r * rowBytes, xRows, 0, 4, out, 0, 1, n, scratch);
+                    return out[3];
+                });
+            }
             int ps = f.preparedSize(n);
             if (ps > 0) {
                 float[] px = new float[ps];
