@@ -107,6 +107,9 @@ final class Q4_KFormat implements TensorFormat {
             return false;
         }
         Bits.checkRow(this, n);
+        if (TILE_ORDERED) {
+            return dotTile512(src, offset, x, xOffset, rows, y, yOffset, yStride, n, scratch);
+        }
         // rows beyond the first that are absent read row 0 again; their sums are not stored
         int x1 = rows > 1 ? xOffset + n : xOffset;
         int x2 = rows > 2 ? xOffset + 2 * n : xOffset;
@@ -247,10 +250,8 @@ final class Q4_KFormat implements TensorFormat {
             int head = src.get(Bits.INT_LE, p);
             long lo = src.get(Bits.LONG_LE, p + 4);
             int hi = src.get(Bits.INT_LE, p + 12);
-            // scale j < 4: bits 0..5 of byte j; j >= 4: low nibble of byte j + 4 and bits 6..7 of byte j - 4.
-            // min j < 4: bits 0..5 of byte j + 4; j >= 4: high nibble of byte j + 4 and bits 6..7 of byte j.
-            long scales = lo & 0x3F3F3F3FL | ((hi & 0x0F0F0F0FL | (lo >>> 2) & 0x30303030L) << 32);
-            long mins = (lo >>> 32) & 0x3F3F3F3FL | (((hi >>> 4) & 0x0F0F0F0FL | (lo >>> 34) & 0x30303030L) << 32);
+            long scales = scalesOf(lo, hi);
+            long mins = minsOf(lo, hi);
             FloatVector dd = FloatVector.broadcast(Simd.V, Float.float16ToFloat((short) head))
                     .blend(Float.float16ToFloat((short) (head >>> 16)), UPPER8);
             FloatVector sm = ((FloatVector) LongVector.zero(LongVector.SPECIES_128).withLane(0, scales).withLane(1, mins)
@@ -284,6 +285,141 @@ final class Q4_KFormat implements TensorFormat {
             }
         }
         return Simd.sum(acc) - Simd.sum(accMin);
+    }
+
+    /**
+     * At 512 bits the tiles (several activation rows, the batch-invariant server's rows) use {@link #prepare}'s
+     * order too: a 64-byte load then gives 16 weights per shift and mask, where the natural order widens 16
+     * bytes per 16 weights (about twice the one-row kernel's time per weight).
+     */
+    static final boolean TILE_ORDERED = PREPARED && Simd.VL == 16;
+    /** As {@link #SCALE_OF_LOAD}, for the same sub-blocks' {@code dmin·M} (lanes 8..15 of the scale vector). */
+    private static final VectorShuffle<Float>[] MIN_OF_LOAD =
+            Simd.shuffles512(4, (gh, i) -> 8 + 4 * (gh >> 1) + (gh & 1) + (i < 8 ? 0 : 2));
+
+    /** Eight 6-bit scales of a block, one per byte, from its packed bytes 4..15 ({@code lo}, {@code hi}). */
+    private static long scalesOf(long lo, int hi) {
+        // scale j < 4: bits 0..5 of byte j; j >= 4: low nibble of byte j + 4 and bits 6..7 of byte j - 4
+        return lo & 0x3F3F3F3FL | ((hi & 0x0F0F0F0FL | (lo >>> 2) & 0x30303030L) << 32);
+    }
+
+    /** Eight 6-bit mins of a block, one per byte. */
+    private static long minsOf(long lo, int hi) {
+        // min j < 4: bits 0..5 of byte j + 4; j >= 4: high nibble of byte j + 4 and bits 6..7 of byte j
+        return (lo >>> 32) & 0x3F3F3F3FL | (((hi >>> 4) & 0x0F0F0F0FL | (lo >>> 34) & 0x30303030L) << 32);
+    }
+
+    @Override
+    public boolean tileOrdered() {
+        return TILE_ORDERED;
+    }
+
+    /** The order of the first 256 floats of each block of {@link #prepare} (without the sub-block sums). */
+    @Override
+    public void permuteTile(float[] x, int xOffset, int n, float[] dst, int dstOffset) {
+        if (!TILE_ORDERED) {
+            System.arraycopy(x, xOffset, dst, dstOffset, n);
+            return;
+        }
+        for (int b = 0; b < n / 256; b++) {
+            int xb = xOffset + 256 * b;
+            int t = dstOffset + 256 * b;
+            for (int o = 0; o < 128; o += 64) {
+                for (int k = 0; k < 8; k++) {
+                    for (int i = 0; i < 16; i++) {
+                        int q = o + 4 * i + (k >> 1);
+                        dst[t++] = x[xb + 64 * (q >> 5) + 32 * (k & 1) + (q & 31)];
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The values of {@link #dequantize} ({@code d·S·q − dmin·M}, multiply then subtract) in
+     * {@link #permuteTile}'s order, unpacked as {@link #dotPrepared512} does; each lane's {@code d·S} and
+     * {@code dmin·M} come from the block's scale vector by one shuffle per load and nibble.
+     */
+    @Override
+    public void dequantizeTile(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        Bits.checkRow(this, n);
+        if (!TILE_ORDERED) {
+            dequantize(src, offset, dst, dstOffset, n);
+            return;
+        }
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int head = src.get(Bits.INT_LE, p);
+            long lo = src.get(Bits.LONG_LE, p + 4);
+            int hi = src.get(Bits.INT_LE, p + 12);
+            FloatVector dd = FloatVector.broadcast(Simd.V, Float.float16ToFloat((short) head))
+                    .blend(Float.float16ToFloat((short) (head >>> 16)), UPPER8);
+            FloatVector sm = ((FloatVector) LongVector.zero(LongVector.SPECIES_128).withLane(0, scalesOf(lo, hi)).withLane(1, minsOf(lo, hi))
+                    .reinterpretAsBytes().convertShape(VectorOperators.B2F, Simd.V, 0)).mul(dd);
+            for (int g = 0; g < 2; g++) {
+                IntVector w = IntVector.fromMemorySegment(Simd.VI, src, p + 16 + 64 * g, Simd.LE);
+                for (int h = 0; h < 2; h++) {
+                    FloatVector vd = sm.rearrange(SCALE_OF_LOAD[2 * g + h]);
+                    FloatVector vm = sm.rearrange(MIN_OF_LOAD[2 * g + h]);
+                    for (int k = 0; k < 4; k++) {
+                        ((FloatVector) w.lanewise(VectorOperators.LSHR, 8 * k + 4 * h).lanewise(VectorOperators.AND, LOW4_I)
+                                .convertShape(VectorOperators.I2F, Simd.V, 0)).mul(vd).sub(vm)
+                                .intoArray(dst, dstOffset + 256 * b + 128 * g + 32 * k + 16 * h);
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@link #dequantizeTile}'s values at 512 bits dotted with up to four activation rows as they are made. */
+    private static boolean dotTile512(MemorySegment src, long offset, float[] x, int xOffset, int rows, float[] y, int yOffset, int yStride,
+            int n, float[] scratch) {
+        int x1 = rows > 1 ? xOffset + n : xOffset;
+        int x2 = rows > 2 ? xOffset + 2 * n : xOffset;
+        int x3 = rows > 3 ? xOffset + 3 * n : xOffset;
+        boolean many = rows > 1;
+        FloatVector a0 = FloatVector.zero(Simd.V);
+        FloatVector a1 = FloatVector.zero(Simd.V);
+        FloatVector a2 = FloatVector.zero(Simd.V);
+        FloatVector a3 = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int head = src.get(Bits.INT_LE, p);
+            long lo = src.get(Bits.LONG_LE, p + 4);
+            int hi = src.get(Bits.INT_LE, p + 12);
+            FloatVector dd = FloatVector.broadcast(Simd.V, Float.float16ToFloat((short) head))
+                    .blend(Float.float16ToFloat((short) (head >>> 16)), UPPER8);
+            FloatVector sm = ((FloatVector) LongVector.zero(LongVector.SPECIES_128).withLane(0, scalesOf(lo, hi)).withLane(1, minsOf(lo, hi))
+                    .reinterpretAsBytes().convertShape(VectorOperators.B2F, Simd.V, 0)).mul(dd);
+            for (int g = 0; g < 2; g++) {
+                IntVector w = IntVector.fromMemorySegment(Simd.VI, src, p + 16 + 64 * g, Simd.LE);
+                FloatVector vd0 = sm.rearrange(SCALE_OF_LOAD[2 * g]);
+                FloatVector vm0 = sm.rearrange(MIN_OF_LOAD[2 * g]);
+                FloatVector vd1 = sm.rearrange(SCALE_OF_LOAD[2 * g + 1]);
+                FloatVector vm1 = sm.rearrange(MIN_OF_LOAD[2 * g + 1]);
+                for (int k = 0; k < 8; k++) {
+                    // tile position 128g + 32·(k/2) + 16·(k%2): byte k/2 of each lane, low (k even) or high nibble
+                    boolean high = (k & 1) == 1;
+                    FloatVector wv = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4 * k).lanewise(VectorOperators.AND, LOW4_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).mul(high ? vd1 : vd0).sub(high ? vm1 : vm0);
+                    int e = 256 * b + 128 * g + 16 * k;
+                    a0 = wv.fma(FloatVector.fromArray(Simd.V, x, xOffset + e), a0);
+                    if (many) {
+                        a1 = wv.fma(FloatVector.fromArray(Simd.V, x, x1 + e), a1);
+                        a2 = wv.fma(FloatVector.fromArray(Simd.V, x, x2 + e), a2);
+                        a3 = wv.fma(FloatVector.fromArray(Simd.V, x, x3 + e), a3);
+                    }
+                }
+            }
+        }
+        a0.intoArray(scratch, 0);
+        a1.intoArray(scratch, Simd.VL);
+        a2.intoArray(scratch, 2 * Simd.VL);
+        a3.intoArray(scratch, 3 * Simd.VL);
+        for (int r = 0; r < rows; r++) {
+            y[yOffset + r * yStride] = Simd.sumStored(scratch, r * Simd.VL);
+        }
+        return true;
     }
 
     /**
