@@ -326,7 +326,7 @@ final class MatMul {
         int yst = yStride[j];
         int xs0 = xOff[j];
         if (nj <= TensorFormat.TILE_DOT_ROWS) {
-            // a few rows (one decoding step of one to four sequences): the format's fused kernel gives the tile
+            // one or two rows (a decoding step of one or two sequences): the format's fused kernel gives the tile
             // path's results bit for bit without storing the tile and loading it back for every row
             TensorFormat f = m.format();
             MemorySegment data = m.data();

@@ -149,6 +149,12 @@ final class Q2_KFormat implements TensorFormat {
                 accMin = x1.fma(Simd.f(dmin * (s1 >> 4)), accMin);
             }
         }
-        return Simd.sum(acc.sub(accMin));
+        // Simd.sum's additions written out: a call of it here, past C2's inlining budget once other kernels have
+        // run, boxed the vector (KernelAllocationTest); the Vector API's own methods are inlined regardless
+        FloatVector s = acc.sub(accMin);
+        s = s.add(s.rearrange(Simd.SWAP8));
+        s = s.add(s.rearrange(Simd.SWAP4));
+        s = s.add(s.rearrange(Simd.SWAP2));
+        return s.add(s.rearrange(Simd.SWAP1)).lane(0);
     }
 }

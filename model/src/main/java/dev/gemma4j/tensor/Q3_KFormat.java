@@ -155,6 +155,12 @@ final class Q3_KFormat implements TensorFormat {
                 acc = Simd.toFloat(v, 1).mul(Simd.x(x, xi + 16)).fma(Simd.f(d * scale(lo, hi, 2 * i + 1)), acc);
             }
         }
-        return Simd.sum(acc);
+        // Simd.sum's additions written out: a call of it here, past C2's inlining budget once other kernels have
+        // run, boxed the vector (KernelAllocationTest); the Vector API's own methods are inlined regardless
+        FloatVector s = acc;
+        s = s.add(s.rearrange(Simd.SWAP8));
+        s = s.add(s.rearrange(Simd.SWAP4));
+        s = s.add(s.rearrange(Simd.SWAP2));
+        return s.add(s.rearrange(Simd.SWAP1)).lane(0);
     }
 }

@@ -96,7 +96,7 @@ final class Q4_KFormat implements TensorFormat {
     }
 
     /**
-     * {@link #dequantizeGeneric}'s values dotted with up to four activation rows as they are made (see
+     * {@link #dequantizeGeneric}'s values dotted with one or two activation rows as they are made (see
      * {@link TensorFormat#dotTile}): each weight vector is used by every row from its register instead of being
      * stored to a tile and loaded back once per row.
      */
@@ -110,15 +110,11 @@ final class Q4_KFormat implements TensorFormat {
         if (TILE_ORDERED) {
             return dotTile512(src, offset, x, xOffset, rows, y, yOffset, yStride, n, scratch);
         }
-        // rows beyond the first that are absent read row 0 again; their sums are not stored
+        // a second row that is absent reads row 0 again; its sum is not stored
         int x1 = rows > 1 ? xOffset + n : xOffset;
-        int x2 = rows > 2 ? xOffset + 2 * n : xOffset;
-        int x3 = rows > 3 ? xOffset + 3 * n : xOffset;
         boolean many = rows > 1;
         FloatVector a0 = FloatVector.zero(Simd.V);
         FloatVector a1 = FloatVector.zero(Simd.V);
-        FloatVector a2 = FloatVector.zero(Simd.V);
-        FloatVector a3 = FloatVector.zero(Simd.V);
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
             int head = src.get(Bits.INT_LE, p);
@@ -143,8 +139,6 @@ final class Q4_KFormat implements TensorFormat {
                         a0 = w.fma(FloatVector.fromArray(Simd.V, x, xOffset + e), a0);
                         if (many) {
                             a1 = w.fma(FloatVector.fromArray(Simd.V, x, x1 + e), a1);
-                            a2 = w.fma(FloatVector.fromArray(Simd.V, x, x2 + e), a2);
-                            a3 = w.fma(FloatVector.fromArray(Simd.V, x, x3 + e), a3);
                         }
                     }
                 }
@@ -152,8 +146,6 @@ final class Q4_KFormat implements TensorFormat {
         }
         a0.intoArray(scratch, 0);
         a1.intoArray(scratch, Simd.VL);
-        a2.intoArray(scratch, 2 * Simd.VL);
-        a3.intoArray(scratch, 3 * Simd.VL);
         for (int b = 0; b < rows; b++) {
             y[yOffset + b * yStride] = Simd.sumStored(scratch, b * Simd.VL);
         }
@@ -371,17 +363,13 @@ final class Q4_KFormat implements TensorFormat {
         }
     }
 
-    /** {@link #dequantizeTile}'s values at 512 bits dotted with up to four activation rows as they are made. */
+    /** {@link #dequantizeTile}'s values at 512 bits dotted with one or two activation rows as they are made. */
     private static boolean dotTile512(MemorySegment src, long offset, float[] x, int xOffset, int rows, float[] y, int yOffset, int yStride,
             int n, float[] scratch) {
         int x1 = rows > 1 ? xOffset + n : xOffset;
-        int x2 = rows > 2 ? xOffset + 2 * n : xOffset;
-        int x3 = rows > 3 ? xOffset + 3 * n : xOffset;
         boolean many = rows > 1;
         FloatVector a0 = FloatVector.zero(Simd.V);
         FloatVector a1 = FloatVector.zero(Simd.V);
-        FloatVector a2 = FloatVector.zero(Simd.V);
-        FloatVector a3 = FloatVector.zero(Simd.V);
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
             int head = src.get(Bits.INT_LE, p);
@@ -406,16 +394,12 @@ final class Q4_KFormat implements TensorFormat {
                     a0 = wv.fma(FloatVector.fromArray(Simd.V, x, xOffset + e), a0);
                     if (many) {
                         a1 = wv.fma(FloatVector.fromArray(Simd.V, x, x1 + e), a1);
-                        a2 = wv.fma(FloatVector.fromArray(Simd.V, x, x2 + e), a2);
-                        a3 = wv.fma(FloatVector.fromArray(Simd.V, x, x3 + e), a3);
                     }
                 }
             }
         }
         a0.intoArray(scratch, 0);
         a1.intoArray(scratch, Simd.VL);
-        a2.intoArray(scratch, 2 * Simd.VL);
-        a3.intoArray(scratch, 3 * Simd.VL);
         for (int r = 0; r < rows; r++) {
             y[yOffset + r * yStride] = Simd.sumStored(scratch, r * Simd.VL);
         }
@@ -682,7 +666,13 @@ final class Q4_KFormat implements TensorFormat {
                 accMin = x0.add(x1).fma(Simd.f(dmin * min(lo, hi, j)), accMin);
             }
         }
-        return Simd.sum(acc.sub(accMin));
+        // Simd.sum's additions written out: a call of it here, past C2's inlining budget once other kernels have
+        // run, boxed the vector (KernelAllocationTest); the Vector API's own methods are inlined regardless
+        FloatVector s = acc.sub(accMin);
+        s = s.add(s.rearrange(Simd.SWAP8));
+        s = s.add(s.rearrange(Simd.SWAP4));
+        s = s.add(s.rearrange(Simd.SWAP2));
+        return s.add(s.rearrange(Simd.SWAP1)).lane(0);
     }
 
     @Override

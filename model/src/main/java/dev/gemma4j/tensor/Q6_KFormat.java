@@ -365,7 +365,7 @@ final class Q6_KFormat implements TensorFormat {
     }
 
     /**
-     * {@link #dequantizeTile512}'s values dotted with up to four activation rows as they are made (see
+     * {@link #dequantizeTile512}'s values dotted with one or two activation rows as they are made (see
      * {@link TensorFormat#dotTile}): each weight vector is used by every row from its register instead of being
      * stored to a tile and loaded back once per row.
      */
@@ -376,15 +376,11 @@ final class Q6_KFormat implements TensorFormat {
             return false;
         }
         Bits.checkRow(this, n);
-        // rows beyond the first that are absent read row 0 again; their sums are not stored
+        // a second row that is absent reads row 0 again; its sum is not stored
         int x1 = rows > 1 ? xOffset + n : xOffset;
-        int x2 = rows > 2 ? xOffset + 2 * n : xOffset;
-        int x3 = rows > 3 ? xOffset + 3 * n : xOffset;
         boolean many = rows > 1;
         FloatVector a0 = FloatVector.zero(Simd.V);
         FloatVector a1 = FloatVector.zero(Simd.V);
-        FloatVector a2 = FloatVector.zero(Simd.V);
-        FloatVector a3 = FloatVector.zero(Simd.V);
         for (int blk = 0; blk < n / 256; blk++) {
             long p = offset + (long) blk * BLOCK;
             float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 208));
@@ -406,8 +402,6 @@ final class Q6_KFormat implements TensorFormat {
                         a0 = w.fma(FloatVector.fromArray(Simd.V, x, xOffset + i), a0);
                         if (many) {
                             a1 = w.fma(FloatVector.fromArray(Simd.V, x, x1 + i), a1);
-                            a2 = w.fma(FloatVector.fromArray(Simd.V, x, x2 + i), a2);
-                            a3 = w.fma(FloatVector.fromArray(Simd.V, x, x3 + i), a3);
                         }
                     }
                 }
@@ -415,8 +409,6 @@ final class Q6_KFormat implements TensorFormat {
         }
         a0.intoArray(scratch, 0);
         a1.intoArray(scratch, Simd.VL);
-        a2.intoArray(scratch, 2 * Simd.VL);
-        a3.intoArray(scratch, 3 * Simd.VL);
         for (int b = 0; b < rows; b++) {
             y[yOffset + b * yStride] = Simd.sumStored(scratch, b * Simd.VL);
         }
@@ -630,7 +622,13 @@ final class Q6_KFormat implements TensorFormat {
                 acc = q1.mul(Simd.x(x, xi + 16)).fma(Simd.f(d * sc(scales, 2 * k + 1)), acc);
             }
         }
-        return Simd.sum(acc);
+        // Simd.sum's additions written out: a call of it here, past C2's inlining budget once other kernels have
+        // run, boxed the vector (KernelAllocationTest); the Vector API's own methods are inlined regardless
+        FloatVector s = acc;
+        s = s.add(s.rearrange(Simd.SWAP8));
+        s = s.add(s.rearrange(Simd.SWAP4));
+        s = s.add(s.rearrange(Simd.SWAP2));
+        return s.add(s.rearrange(Simd.SWAP1)).lane(0);
     }
 
     @Override

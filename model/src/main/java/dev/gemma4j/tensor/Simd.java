@@ -78,10 +78,10 @@ final class Simd {
     static final boolean ENABLED = BITS >= 512;
 
     // Shuffles of the fixed-order lane sum: lane i with lane i ^ h.
-    private static final VectorShuffle<Float> SWAP8 = swap(8);
-    private static final VectorShuffle<Float> SWAP4 = swap(4);
-    private static final VectorShuffle<Float> SWAP2 = swap(2);
-    private static final VectorShuffle<Float> SWAP1 = swap(1);
+    static final VectorShuffle<Float> SWAP8 = swap(8);
+    static final VectorShuffle<Float> SWAP4 = swap(4);
+    static final VectorShuffle<Float> SWAP2 = swap(2);
+    static final VectorShuffle<Float> SWAP1 = swap(1);
 
     private static VectorShuffle<Float> swap(int h) {
         int[] idx = new int[VL];

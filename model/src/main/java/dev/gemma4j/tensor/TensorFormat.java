@@ -73,7 +73,7 @@ public interface TensorFormat {
     }
 
     /** Most activation rows {@link #dotTile} takes at once. */
-    int TILE_DOT_ROWS = 4;
+    int TILE_DOT_ROWS = 2;
 
     /** Floats of the scratch array {@link #dotTile} needs: one 512-bit vector per row. */
     int TILE_DOT_SCRATCH = 16 * TILE_DOT_ROWS;
