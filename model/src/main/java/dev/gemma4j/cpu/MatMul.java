@@ -20,7 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>
  * With {@code batchInvariant} a single activation row goes through the tile path too, so that each row is
  * reduced in one order ({@link #dot1}'s) whether it is alone or one of many: the format's own dot kernel sums
- * in another order, which would make a sequence's results depend on what shares its batch.
+ * in another order, which would make a sequence's results depend on what shares its batch. One or two rows take
+ * the format's fused kernel where it has one ({@link TensorFormat#dotTile}): the tile path's results, bit for bit,
+ * without writing the tile.
  * <p>
  * One activation row whose weight format prepares activations ({@link TensorFormat#preparedSize}, Q4_K and
  * Q6_K at every vector width): the row is put in the kernel's order once per job (shared by jobs with the same
