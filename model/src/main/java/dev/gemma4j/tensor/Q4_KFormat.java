@@ -62,9 +62,9 @@ final class Q4_KFormat implements TensorFormat {
     }
 
     /**
-     * Same values as the scalar loop (d·S·q − dmin·M, multiply then subtract), at any width (prefill hot path). At
-     * 512 bits too: a 512-bit variant that widened 32-byte vectors in two parts fell back to non-intrinsic
-     * conversions in a JVM whose profiles were mixed.
+     * Same values as the scalar loop (d·S·q − dmin·M, multiply then subtract), at any width (the prefill tiles at
+     * 128 and 256 bits; at 512 the tiles use {@link #dequantizeTile}). At 512 bits too: a 512-bit variant that
+     * widened 32-byte vectors in two parts fell back to non-intrinsic conversions in a JVM whose profiles were mixed.
      */
     static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         for (int b = 0; b < n / 256; b++) {

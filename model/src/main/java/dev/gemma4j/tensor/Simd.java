@@ -211,6 +211,18 @@ final class Simd {
      * (KernelAllocationTest failing for the first kernels of a run, at 128 and 256 bits). A kernel's own
      * call to sum is once per call, i.e. frequent, so C2 inlines this larger body.
      */
+    static float sum(FloatVector v) {
+        FloatVector s = v;
+        if (VL >= 16) {
+            s = s.add(s.rearrange(SWAP8));
+        }
+        if (VL >= 8) {
+            s = s.add(s.rearrange(SWAP4));
+        }
+        s = s.add(s.rearrange(SWAP2));
+        return s.add(s.rearrange(SWAP1)).lane(0);
+    }
+
     /**
      * {@link #sum}'s value for a vector stored at {@code a[off .. off+VL)}, in scalar code: the same additions in
      * the same order (lane i with lane i + h, h = VL/2 .. 1), overwriting the stored lanes. For kernels whose
@@ -224,17 +236,5 @@ final class Simd {
             }
         }
         return a[off];
-    }
-
-    static float sum(FloatVector v) {
-        FloatVector s = v;
-        if (VL >= 16) {
-            s = s.add(s.rearrange(SWAP8));
-        }
-        if (VL >= 8) {
-            s = s.add(s.rearrange(SWAP4));
-        }
-        s = s.add(s.rearrange(SWAP2));
-        return s.add(s.rearrange(SWAP1)).lane(0);
     }
 }
