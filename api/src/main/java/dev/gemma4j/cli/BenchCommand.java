@@ -89,6 +89,7 @@ final class BenchCommand implements Callable<Integer> {
             result.put("profile", engine.profile);
             result.put("threads", th);
             result.put("batch", chunk);
+            result.put("mmap", opts.mmap());
             long bytesPerToken = weightBytesPerToken(gguf, cfg);
             result.put("weight_bytes_per_token", bytesPerToken);
             ArrayNode runs = result.putArray("runs");

@@ -59,6 +59,12 @@ final class EngineArgs {
         description = "Compute every row the same way whatever shares its batch (reproducible greedy output under load; `serve` turns it on, others default off).")
     Boolean batchInvariant;
 
+    @Option(names = "--mmap", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = {"Read the weights where the model file is memory-mapped (default). --no-mmap copies them into the",
+            "process's memory when the engine opens (as llama.cpp's --no-mmap): slower start, the whole model resident",
+            "while it runs. CPU engine only."})
+    boolean mmap;
+
     /**
      * The GGUF file {@code --model} names: the path as given when it exists, else the cached model of
      * that name, else the model pulled from the hub now (progress on stderr, so stdout stays the result).
@@ -96,7 +102,7 @@ final class EngineArgs {
         if (b < 1) {
             throw new BadInputException("--batch must be at least 1");
         }
-        return new EngineOptions(ctx, kv, th, b, batchInvariant != null && batchInvariant);
+        return new EngineOptions(ctx, kv, th, b, batchInvariant != null && batchInvariant, mmap);
     }
 
     /** The named profile with {@code --device} applied; {@code cpu} works without any profile files. */

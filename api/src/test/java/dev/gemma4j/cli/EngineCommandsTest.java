@@ -61,6 +61,10 @@ class EngineCommandsTest {
             ids[i] = r.get("ids").get(i).asInt();
         }
         assertEquals(java.util.Arrays.toString(ref.greedy()), java.util.Arrays.toString(ids));
+        // the same with the weights copied into memory (llama.cpp's --no-mmap)
+        Run copied = run("generate", "-m", model.toString(), "--tokens", PROMPT, "-n", "16", "-t", "1", "--json", "--no-mmap");
+        assertEquals(0, copied.exit(), copied.err());
+        assertEquals(r.get("ids"), JSON.readTree(copied.out()).get("ids"), "--no-mmap");
 
         Run l = run("logits", "-m", model.toString(), "--tokens", PROMPT, "--top", "3", "--json", "-t", "1");
         assertEquals(0, l.exit(), l.err());
@@ -108,6 +112,7 @@ class EngineCommandsTest {
         assertTrue(r.get("tg_tokens_per_s").asDouble() > 0);
         assertEquals(4, r.get("runs").size());
         assertEquals(16, r.get("pp").asInt());
+        assertTrue(r.get("mmap").asBoolean(), "weights mapped unless --no-mmap");
     }
 
     @Test

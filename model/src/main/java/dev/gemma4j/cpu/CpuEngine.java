@@ -11,11 +11,13 @@ import dev.gemma4j.model.Gemma4Config.LayerConfig;
 import dev.gemma4j.model.Gemma4Math;
 import dev.gemma4j.model.Gemma4Weights;
 import dev.gemma4j.model.NonFiniteValueException;
+import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * The pure-Java CPU backend: weights stay memory-mapped in their stored format, activations are f32,
+ * The pure-Java CPU backend: weights stay in their stored format, memory-mapped or copied into the engine's
+ * own memory ({@link EngineOptions#mmap()}), activations are f32,
  * work is spread over the engine's own {@link WorkerPool}. Prompts are evaluated in chunks of
  * {@link EngineOptions#prefillChunk()} rows; several sessions can decode in one step. Calls are
  * serialised (one forward pass at a time).
@@ -23,6 +25,8 @@ import java.util.List;
 public final class CpuEngine implements Engine {
     private final Gemma4Config cfg;
     private final Gemma4Weights weights;
+    /** Owns the weights when they were copied out of the file ({@code mmap} off); null when they are mapped. */
+    private final Arena weightMemory;
     private final EngineOptions options;
     private final WorkerPool pool;
     private final MatMul mm;
@@ -53,7 +57,15 @@ public final class CpuEngine implements Engine {
 
     private CpuEngine(Gemma4Config cfg, GgufFile gguf, EngineOptions options) {
         this.cfg = cfg;
-        this.weights = Gemma4Weights.load(gguf, cfg);
+        this.weightMemory = options.mmap() ? null : Arena.ofShared();
+        try {
+            this.weights = Gemma4Weights.load(gguf, cfg, weightMemory);
+        } catch (RuntimeException | Error e) {
+            if (weightMemory != null) {
+                weightMemory.close();
+            }
+            throw e;
+        }
         this.options = options;
         int rows = options.prefillChunk();
         int maxCols = cfg.modelWidth();
@@ -316,7 +328,13 @@ public final class CpuEngine implements Engine {
 
     @Override
     public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         pool.close();
+        if (weightMemory != null) {
+            weightMemory.close();
+        }
     }
 }

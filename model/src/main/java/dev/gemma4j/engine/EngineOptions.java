@@ -10,16 +10,26 @@ package dev.gemma4j.engine;
  * @param batchInvariant every row's result is computed the same way whatever else is in its batch (one
  *                       session alone or with others), so a sequence's greedy output does not depend on what
  *                       shares its steps; costs some speed for single rows (the server turns it on)
+ * @param mmap           the CPU engine reads its weights where the GGUF file is memory-mapped (true, as llama.cpp by
+ *                       default: nothing is copied, the OS pages the file in and may share or drop it), or copies
+ *                       them into the process's own memory when the engine opens (false, llama.cpp's
+ *                       {@code --no-mmap}: the whole model resident for as long as the engine is open, no paging
+ *                       while serving). Engines that upload the weights to a device ignore it.
  */
 public record EngineOptions(int contextLength, KvCacheType kvCacheType, int threads, int prefillChunk,
-                            boolean batchInvariant) {
+                            boolean batchInvariant, boolean mmap) {
 
     public static final int DEFAULT_CONTEXT = 4096;
     public static final int DEFAULT_PREFILL_CHUNK = 128;
 
-    /** Options with batch invariance off (the fastest kernels for each batch size). */
+    /** Options with batch invariance off (the fastest kernels for each batch size), weights memory-mapped. */
     public EngineOptions(int contextLength, KvCacheType kvCacheType, int threads, int prefillChunk) {
-        this(contextLength, kvCacheType, threads, prefillChunk, false);
+        this(contextLength, kvCacheType, threads, prefillChunk, false, true);
+    }
+
+    /** Options with the weights memory-mapped. */
+    public EngineOptions(int contextLength, KvCacheType kvCacheType, int threads, int prefillChunk, boolean batchInvariant) {
+        this(contextLength, kvCacheType, threads, prefillChunk, batchInvariant, true);
     }
 
     public EngineOptions {
@@ -41,22 +51,26 @@ public record EngineOptions(int contextLength, KvCacheType kvCacheType, int thre
     }
 
     public EngineOptions withContextLength(int n) {
-        return new EngineOptions(n, kvCacheType, threads, prefillChunk, batchInvariant);
+        return new EngineOptions(n, kvCacheType, threads, prefillChunk, batchInvariant, mmap);
     }
 
     public EngineOptions withKvCacheType(KvCacheType t) {
-        return new EngineOptions(contextLength, t, threads, prefillChunk, batchInvariant);
+        return new EngineOptions(contextLength, t, threads, prefillChunk, batchInvariant, mmap);
     }
 
     public EngineOptions withThreads(int n) {
-        return new EngineOptions(contextLength, kvCacheType, n, prefillChunk, batchInvariant);
+        return new EngineOptions(contextLength, kvCacheType, n, prefillChunk, batchInvariant, mmap);
     }
 
     public EngineOptions withPrefillChunk(int n) {
-        return new EngineOptions(contextLength, kvCacheType, threads, n, batchInvariant);
+        return new EngineOptions(contextLength, kvCacheType, threads, n, batchInvariant, mmap);
     }
 
     public EngineOptions withBatchInvariant(boolean on) {
-        return new EngineOptions(contextLength, kvCacheType, threads, prefillChunk, on);
+        return new EngineOptions(contextLength, kvCacheType, threads, prefillChunk, on, mmap);
+    }
+
+    public EngineOptions withMmap(boolean on) {
+        return new EngineOptions(contextLength, kvCacheType, threads, prefillChunk, batchInvariant, on);
     }
 }

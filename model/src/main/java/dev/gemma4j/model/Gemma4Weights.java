@@ -4,6 +4,8 @@ import dev.gemma4j.gguf.GgufFile;
 import dev.gemma4j.gguf.TensorInfo;
 import dev.gemma4j.model.Gemma4Config.LayerConfig;
 import dev.gemma4j.tensor.TensorFormat;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import static dev.gemma4j.model.Gemma4Gguf.LayerTensor.*;
 import static dev.gemma4j.model.Gemma4Gguf.OUTPUT;
@@ -12,8 +14,8 @@ import static dev.gemma4j.model.Gemma4Gguf.ROPE_FREQS;
 import static dev.gemma4j.model.Gemma4Gguf.TOKEN_EMBD;
 
 /**
- * Handles on the tensors of a {@code gemma4} GGUF, by layer (spec §2). Matrices stay in the mapped file
- * in their stored format; only the small 1-D tensors (norm weights, scales, RoPE factors) are decoded to
+ * Handles on the tensors of a {@code gemma4} GGUF, by layer (spec §2). Matrices stay in their stored format,
+ * in the mapped file or in a copy ({@link #load(GgufFile, Gemma4Config, Arena)}); only the small 1-D tensors (norm weights, scales, RoPE factors) are decoded to
  * float arrays. Shapes are checked against the {@link Gemma4Config} at load time.
  *
  * @param outputHead   {@code output.weight}, or {@code token_embd.weight} when the embedding is tied
@@ -43,7 +45,18 @@ public record Gemma4Weights(Matrix tokenEmbedding, Matrix outputHead, float[] ou
 
     /** Resolves every tensor of the model; fails with a {@link ModelFormatException} naming the first problem. */
     public static Gemma4Weights load(GgufFile gguf, Gemma4Config cfg) {
-        Loader l = new Loader(gguf);
+        return load(gguf, cfg, null);
+    }
+
+    /**
+     * As {@link #load(GgufFile, Gemma4Config)}, but with {@code copyInto} not null every tensor is copied out of
+     * the mapped file into memory of that arena (which then owns the weights: they live until it is closed).
+     * Every tensor, the small ones too: the kernels' call sites then see one kind of segment only (a mapped
+     * and a plain native segment are different classes, and a call site that has seen both is compiled less
+     * well).
+     */
+    public static Gemma4Weights load(GgufFile gguf, Gemma4Config cfg, Arena copyInto) {
+        Loader l = new Loader(gguf, copyInto);
         int d = cfg.modelWidth();
         Matrix embd = l.matrix(TOKEN_EMBD, d, cfg.vocabSize());
         Matrix out = gguf.tensor(OUTPUT) != null ? l.matrix(OUTPUT, d, cfg.vocabSize()) : embd;
@@ -112,9 +125,18 @@ public record Gemma4Weights(Matrix tokenEmbedding, Matrix outputHead, float[] ou
         return new Gemma4Weights(embd, out, outNorm, ropeFreqs, layers);
     }
 
-    private record Loader(GgufFile gguf) {
+    private record Loader(GgufFile gguf, Arena copyInto) {
         private Path file() {
             return gguf.path();
+        }
+
+        /** The tensor's bytes: the mapped file's, or a copy in {@code copyInto} (page aligned, as the mapping). */
+        private MemorySegment data(TensorInfo t) {
+            MemorySegment mapped = gguf.tensorData(t);
+            if (copyInto == null) {
+                return mapped;
+            }
+            return copyInto.allocate(mapped.byteSize(), 4096).copyFrom(mapped);
         }
 
         private TensorInfo require(String name) {
@@ -140,20 +162,20 @@ public record Gemma4Weights(Matrix tokenEmbedding, Matrix outputHead, float[] ou
         Matrix matrix(String name, int cols, int rows) {
             TensorInfo t = require(name);
             checkShape(t, cols, rows);
-            return new Matrix(name, TensorFormat.of(t.type()), gguf.tensorData(t), cols, rows, t.rowBytes());
+            return new Matrix(name, TensorFormat.of(t.type()), data(t), cols, rows, t.rowBytes());
         }
 
         Experts experts(String name, int cols, int rows, int count) {
             TensorInfo t = require(name);
             checkShape(t, cols, rows, count);
-            return Experts.of(new Matrix(name, TensorFormat.of(t.type()), gguf.tensorData(t), cols, rows * count, t.rowBytes()), rows, count);
+            return Experts.of(new Matrix(name, TensorFormat.of(t.type()), data(t), cols, rows * count, t.rowBytes()), rows, count);
         }
 
         float[] vector(String name, int n) {
             TensorInfo t = require(name);
             checkShape(t, n);
             float[] v = new float[n];
-            TensorFormat.of(t.type()).dequantize(gguf.tensorData(t), 0, v, 0, n);
+            TensorFormat.of(t.type()).dequantize(data(t), 0, v, 0, n);
             for (float x : v) {
                 if (!Float.isFinite(x)) {
                     throw new ModelFormatException(file(), "tensor " + name + " holds a non-finite value (" + x + "): the file is corrupt");

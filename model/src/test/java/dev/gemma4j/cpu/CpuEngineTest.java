@@ -96,6 +96,22 @@ class CpuEngineTest {
     }
 
     @Test
+    void weightsCopiedIntoMemoryGiveTheSameLogitsAndNoLongerNeedTheFile() throws Exception {
+        float[] mapped = prefill(opts(16, 1), prompt);
+        // a second open of the file, closed (unmapped) before the engine runs: only a real copy can still be read
+        GgufFile own = GgufFile.open(gguf.path());
+        CpuEngine e = new CpuEngine(own, opts(16, 1).withMmap(false));
+        own.close();
+        try (Session s = e.newSession()) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(mapped, e.prefill(s, prompt), "copied weights vs mapped");
+        }
+        e.close();
+        // the copy is freed with the engine; using it afterwards is a clear error, not a read of freed memory
+        assertThrows(IllegalStateException.class, e::newSession);
+        e.close();
+    }
+
+    @Test
     void severalSessionsDecodeTogetherAsTheyWouldAlone() {
         int[][] prompts = {java.util.Arrays.copyOf(prompt, 12), java.util.Arrays.copyOfRange(prompt, 10, 30), {2, 40}};
         int[] next = {17, 250, 99};
