@@ -4,22 +4,25 @@
 # Runs `./gemma bench` and then llama.cpp's `llama-bench` (one after the other, never together) and
 # prints both and the ratio gemma4j / llama.cpp.
 #
-# usage: tools/bench/compare.sh MODEL.gguf [-p 512] [-n 128] [-t 2] [-r 3]
+# usage: tools/bench/compare.sh MODEL.gguf [-p 512] [-n 128] [-t 2] [-r 3] [--no-mmap]
+# --no-mmap: both engines copy the weights into their own memory first (gemma --no-mmap, llama-bench -lm none)
+# instead of reading the mapped file (the default of both).
 # LLAMA_BENCH: path of llama-bench (default /work/ref/llama.cpp/build/bin/llama-bench; build llama.cpp with
 # -mno-amx-tile -mno-amx-int8 -mno-amx-bf16 on CPUs whose AMX kernels crash).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 model="$1"; shift
-p=512; n=128; t=2; r=3
+p=512; n=128; t=2; r=3; ours_mmap=(); theirs_mmap=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -p) p="$2"; shift 2;; -n) n="$2"; shift 2;; -t) t="$2"; shift 2;; -r) r="$2"; shift 2;;
+    --no-mmap) ours_mmap=(--no-mmap); theirs_mmap=(-lm none); shift;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
 llama_bench="${LLAMA_BENCH:-/work/ref/llama.cpp/build/bin/llama-bench}"
-ours=$("$here/gemma" bench -m "$model" -p "$p" -n "$n" -t "$t" -r "$r" --json)
-theirs=$("$llama_bench" -m "$model" -p "$p" -n "$n" -t "$t" -r "$r" -o json)
+ours=$("$here/gemma" bench -m "$model" -p "$p" -n "$n" -t "$t" -r "$r" "${ours_mmap[@]}" --json)
+theirs=$("$llama_bench" -m "$model" -p "$p" -n "$n" -t "$t" -r "$r" "${theirs_mmap[@]}" -o json)
 python3 - "$ours" "$theirs" <<'PY'
 import json, sys
 ours = json.loads(sys.argv[1]); theirs = json.loads(sys.argv[2])

@@ -86,6 +86,55 @@ final class Q5_0Format implements TensorFormat {
         }
     }
 
+    /**
+     * Any width: each decoded vector ({@code (q5 − 16)·d}, {@link #dequantize}'s value, decoded as
+     * {@link #dequantizeGeneric}) taken by one multiply-add per activation row in the natural (tile) order, as the
+     * tile path.
+     */
+    @Override
+    public boolean dotTile(MemorySegment src, long offset, float[] x, int xOffset, int rows, float[] y, int yOffset, int yStride, int n,
+            float[] scratch) {
+        if (!Simd.VECTOR) {
+            return false;
+        }
+        Bits.checkRow(this, n);
+        // a second row that is absent reads row 0 again; its sum is not stored
+        int x1 = rows > 1 ? xOffset + n : xOffset;
+        boolean many = rows > 1;
+        FloatVector a0 = FloatVector.zero(Simd.V);
+        FloatVector a1 = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            int qh = src.get(Bits.INT_LE, p + 2);
+            FloatVector d = FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p)));
+            for (int half = 0; half < 2; half++) {
+                for (int i = 0; i < 16; i += Simd.VBL) {
+                    ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 6 + i, Simd.LE);
+                    for (int part = 0; part < Simd.VP; part++) {
+                        int j = i + part * Simd.VL;
+                        IntVector top = IntVector.broadcast(Simd.VI, qh >>> (j + 16 * half)).lanewise(VectorOperators.LSHR, IOTA_I)
+                                .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BIT4_I);
+                        IntVector v = ((IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part))
+                                .lanewise(VectorOperators.LSHR, 4 * half).lanewise(VectorOperators.AND, LOW4_I)
+                                .lanewise(VectorOperators.OR, top).lanewise(VectorOperators.SUB, OFFSET16_I);
+                        FloatVector w = ((FloatVector) v.convertShape(VectorOperators.I2F, Simd.V, 0)).mul(d);
+                        int e = 32 * b + 16 * half + j;
+                        a0 = w.fma(FloatVector.fromArray(Simd.V, x, xOffset + e), a0);
+                        if (many) {
+                            a1 = w.fma(FloatVector.fromArray(Simd.V, x, x1 + e), a1);
+                        }
+                    }
+                }
+            }
+        }
+        a0.intoArray(scratch, 0);
+        a1.intoArray(scratch, Simd.VL);
+        for (int b = 0; b < rows; b++) {
+            y[yOffset + b * yStride] = Simd.sumStored(scratch, b * Simd.VL);
+        }
+        return true;
+    }
+
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);

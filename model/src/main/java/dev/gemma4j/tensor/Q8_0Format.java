@@ -64,6 +64,48 @@ final class Q8_0Format implements TensorFormat {
         }
     }
 
+    /**
+     * Any width: each decoded vector ({@code q·d}, {@link #dequantize}'s value) taken by one multiply-add per activation
+     * row in the natural (tile) order, as the tile path after {@link #dequantizeGeneric}. Bytes widened through
+     * ints, as {@link Q4_KFormat}'s kernel (the direct byte-to-float widening of an 8-byte load's upper half was
+     * left boxed at 128 bits: {@link #dot128}).
+     */
+    @Override
+    public boolean dotTile(MemorySegment src, long offset, float[] x, int xOffset, int rows, float[] y, int yOffset, int yStride, int n,
+            float[] scratch) {
+        if (!Simd.VECTOR) {
+            return false;
+        }
+        Bits.checkRow(this, n);
+        // a second row that is absent reads row 0 again; its sum is not stored
+        int x1 = rows > 1 ? xOffset + n : xOffset;
+        boolean many = rows > 1;
+        FloatVector a0 = FloatVector.zero(Simd.V);
+        FloatVector a1 = FloatVector.zero(Simd.V);
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            FloatVector d = FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p)));
+            for (int i = 0; i < 32; i += Simd.VBL) {
+                ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 2 + i, Simd.LE);
+                for (int part = 0; part < Simd.VP; part++) {
+                    FloatVector w = ((FloatVector) ((IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part))
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).mul(d);
+                    int e = 32 * b + i + part * Simd.VL;
+                    a0 = w.fma(FloatVector.fromArray(Simd.V, x, xOffset + e), a0);
+                    if (many) {
+                        a1 = w.fma(FloatVector.fromArray(Simd.V, x, x1 + e), a1);
+                    }
+                }
+            }
+        }
+        a0.intoArray(scratch, 0);
+        a1.intoArray(scratch, Simd.VL);
+        for (int b = 0; b < rows; b++) {
+            y[yOffset + b * yStride] = Simd.sumStored(scratch, b * Simd.VL);
+        }
+        return true;
+    }
+
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         Bits.checkRow(this, n);

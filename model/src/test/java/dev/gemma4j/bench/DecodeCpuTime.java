@@ -17,7 +17,8 @@ import java.util.Random;
  * other jobs the wall clock of {@code gemma bench} mostly measures the scheduler, while this measures the
  * kernels and the engine's single-thread work. Arguments: model file, tokens per pass (default 16), passes
  * (default 3; the first warms up and is not counted), threads (default 1), sessions decoding together (default
- * 1; then CPU ms per step and per token of all sessions), batchInvariant (default false).
+ * 1; then CPU ms per step and per token of all sessions), batchInvariant (default false), mmap (default true; false
+ * copies the weights into memory first, as {@code --no-mmap}).
  * <pre>
  * ./mvnw -B -q -pl model test-compile
  * $JAVA_HOME/bin/java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:-UseBimorphicInlining \
@@ -39,7 +40,8 @@ public final class DecodeCpuTime {
             int threads = args.length > 3 ? Integer.parseInt(args[3]) : 1;
             int sessions = args.length > 4 ? Integer.parseInt(args[4]) : 1;
             boolean invariant = args.length > 5 && Boolean.parseBoolean(args[5]);
-            EngineOptions opts = new EngineOptions(tokens + 1, KvCacheType.F32, threads, Math.max(1, sessions), invariant);
+            boolean mmap = args.length <= 6 || Boolean.parseBoolean(args[6]);
+            EngineOptions opts = new EngineOptions(tokens + 1, KvCacheType.F32, threads, Math.max(1, sessions), invariant, mmap);
             if (sessions > 1) {
                 multi(opts, gguf, cfg, tokens, passes, sessions, tm);
                 return;
