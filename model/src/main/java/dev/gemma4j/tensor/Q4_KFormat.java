@@ -146,9 +146,7 @@ final class Q4_KFormat implements TensorFormat {
         }
         a0.intoArray(scratch, 0);
         a1.intoArray(scratch, Simd.VL);
-        for (int b = 0; b < rows; b++) {
-            y[yOffset + b * yStride] = Simd.sumStored(scratch, b * Simd.VL);
-        }
+        Simd.tileSums(scratch, rows, y, yOffset, yStride);
         return true;
     }
 
@@ -400,9 +398,7 @@ final class Q4_KFormat implements TensorFormat {
         }
         a0.intoArray(scratch, 0);
         a1.intoArray(scratch, Simd.VL);
-        for (int r = 0; r < rows; r++) {
-            y[yOffset + r * yStride] = Simd.sumStored(scratch, r * Simd.VL);
-        }
+        Simd.tileSums(scratch, rows, y, yOffset, yStride);
         return true;
     }
 

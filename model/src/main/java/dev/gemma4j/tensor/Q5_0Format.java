@@ -129,9 +129,7 @@ final class Q5_0Format implements TensorFormat {
         }
         a0.intoArray(scratch, 0);
         a1.intoArray(scratch, Simd.VL);
-        for (int b = 0; b < rows; b++) {
-            y[yOffset + b * yStride] = Simd.sumStored(scratch, b * Simd.VL);
-        }
+        Simd.tileSums(scratch, rows, y, yOffset, yStride);
         return true;
     }
 

@@ -409,9 +409,7 @@ final class Q6_KFormat implements TensorFormat {
         }
         a0.intoArray(scratch, 0);
         a1.intoArray(scratch, Simd.VL);
-        for (int b = 0; b < rows; b++) {
-            y[yOffset + b * yStride] = Simd.sumStored(scratch, b * Simd.VL);
-        }
+        Simd.tileSums(scratch, rows, y, yOffset, yStride);
         return true;
     }
 

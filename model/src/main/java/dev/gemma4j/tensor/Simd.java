@@ -237,4 +237,14 @@ final class Simd {
         }
         return a[off];
     }
+
+    /**
+     * The end of a {@code dotTile} kernel: its accumulators, stored one per {@code VL} floats of {@code scratch}, summed
+     * by {@link #sumStored} into {@code y[yOffset + b·yStride]} for each of the {@code rows} activation rows.
+     */
+    static void tileSums(float[] scratch, int rows, float[] y, int yOffset, int yStride) {
+        for (int b = 0; b < rows; b++) {
+            y[yOffset + b * yStride] = sumStored(scratch, b * VL);
+        }
+    }
 }
