@@ -127,6 +127,27 @@ final class EngineArgs {
 
     /** Opens the engine of the chosen profile over an open GGUF. */
     Engine open(GgufFile gguf, EngineOptions options) throws IOException {
+        if (!options.mmap()) {
+            checkFitsInMemory(gguf);
+        }
         return Engines.open(gguf, options, profile());
+    }
+
+    /**
+     * A copy ({@code --no-mmap}) of a model larger than the machine's memory would not fail when it is allocated
+     * (the kernel overcommits) but part way through the copy, by the OOM killer: refuse it up front instead.
+     */
+    private static void checkFitsInMemory(GgufFile gguf) throws IOException {
+        long bytes = 0;
+        for (Path p : gguf.shardPaths()) {
+            bytes += Files.size(p);
+        }
+        long total = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+            .getTotalMemorySize();
+        if (total > 0 && bytes > total) {
+            throw new BadInputException(String.format(java.util.Locale.ROOT,
+                "--no-mmap copies the model's %.1f GB into memory, more than this machine's %.1f GB; leave it out to read the file memory-mapped",
+                bytes / 1e9, total / 1e9));
+        }
     }
 }

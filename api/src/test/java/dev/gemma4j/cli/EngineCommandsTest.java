@@ -129,4 +129,22 @@ class EngineCommandsTest {
         Run temp = run("generate", "-m", model.toString(), "--tokens", "2", "--top-p", "0");
         assertEquals(2, temp.exit());
     }
+
+    @Test
+    void noMmapOfAModelLargerThanMemoryIsRefusedUpFront() throws Exception {
+        // the tiny model followed by a sparse tail that makes the file larger than this machine's memory (no disk used)
+        Path big = dir.resolve("bigger-than-memory.gguf");
+        Files.copy(model, big);
+        long total = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+            .getTotalMemorySize();
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(total + (1L << 30));
+        }
+        Run mapped = run("generate", "-m", big.toString(), "--tokens", PROMPT, "-n", "2", "-t", "1", "--json");
+        assertEquals(0, mapped.exit(), mapped.err());
+        Run copied = run("generate", "-m", big.toString(), "--tokens", PROMPT, "-n", "2", "-t", "1", "--json", "--no-mmap");
+        assertEquals(2, copied.exit(), copied.err());
+        assertTrue(copied.err().contains("--no-mmap copies the model's"), copied.err());
+        assertEquals(1, copied.err().strip().lines().count(), copied.err());
+    }
 }
