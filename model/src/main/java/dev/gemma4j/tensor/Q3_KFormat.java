@@ -143,16 +143,23 @@ final class Q3_KFormat implements TensorFormat {
             float d = Bits.f16(src, p + 108);
             long lo = Bits.i64(src, p + 96);
             int hi = Bits.i32(src, p + 104);
-            ByteVector hm = Simd.bytes32(src, p);
-            // 8 groups of 32 outputs (two sub-blocks each): half h, shift j
+            ByteVector hm = ByteVector.fromMemorySegment(Simd.B2, src, p, Simd.LE);
+            // 8 groups of 32 outputs (two sub-blocks each): half h, shift j. The Vector API calls are written out
+            // here, not through Simd's helpers (Simd.bits, addWhereBit, toFloat): once other kernels had run, those
+            // calls passed C2's inlining budget and every vector between them was boxed (28.9 KB per call,
+            // KernelAllocationTest after DeterminismTest). Same operations, same order.
             for (int i = 0; i < 8; i++) {
                 int h = i >> 2;
                 int j = i & 3;
-                ByteVector q = Simd.bytes32(src, p + 32 + 32 * h);
-                ByteVector v = Simd.addWhereBit(Simd.bits(q, 2 * j, 2).sub((byte) 4), hm, 4 * h + j, 4);
+                ByteVector q = ByteVector.fromMemorySegment(Simd.B2, src, p + 32 + 32 * h, Simd.LE);
+                ByteVector q2 = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2 * j).reinterpretAsBytes().and((byte) 3);
+                ByteVector v = q2.sub((byte) 4).lanewise(VectorOperators.ADD, (byte) 4,
+                        hm.and((byte) (1 << (4 * h + j))).compare(VectorOperators.NE, 0));
                 int xi = xOffset + 256 * b + 32 * i;
-                acc = Simd.toFloat(v, 0).mul(Simd.x(x, xi)).fma(Simd.f(d * scale(lo, hi, 2 * i)), acc);
-                acc = Simd.toFloat(v, 1).mul(Simd.x(x, xi + 16)).fma(Simd.f(d * scale(lo, hi, 2 * i + 1)), acc);
+                acc = ((FloatVector) v.convertShape(VectorOperators.B2F, Simd.F, 0)).mul(FloatVector.fromArray(Simd.F, x, xi))
+                        .fma(FloatVector.broadcast(Simd.F, d * scale(lo, hi, 2 * i)), acc);
+                acc = ((FloatVector) v.convertShape(VectorOperators.B2F, Simd.F, 1)).mul(FloatVector.fromArray(Simd.F, x, xi + 16))
+                        .fma(FloatVector.broadcast(Simd.F, d * scale(lo, hi, 2 * i + 1)), acc);
             }
         }
         // Simd.sum's additions written out: a call of it here, past C2's inlining budget once other kernels have
