@@ -59,6 +59,7 @@ final class EngineArgs {
         description = "Compute every row the same way whatever shares its batch (reproducible greedy output under load; `serve` turns it on, others default off).")
     Boolean batchInvariant;
 
+    // fallbackValue: picocli gives --no-mmap the negation of it; without it --no-mmap left the value true
     @Option(names = "--mmap", negatable = true, defaultValue = "true", fallbackValue = "true",
         description = {"Read the weights where the model file is memory-mapped (default). --no-mmap copies them into the",
             "process's memory when the engine opens (as llama.cpp's --no-mmap): slower start, the whole model resident",
@@ -127,27 +128,6 @@ final class EngineArgs {
 
     /** Opens the engine of the chosen profile over an open GGUF. */
     Engine open(GgufFile gguf, EngineOptions options) throws IOException {
-        if (!options.mmap()) {
-            checkFitsInMemory(gguf);
-        }
         return Engines.open(gguf, options, profile());
-    }
-
-    /**
-     * A copy ({@code --no-mmap}) of a model larger than the machine's memory would not fail when it is allocated
-     * (the kernel overcommits) but part way through the copy, by the OOM killer: refuse it up front instead.
-     */
-    private static void checkFitsInMemory(GgufFile gguf) throws IOException {
-        long bytes = 0;
-        for (Path p : gguf.shardPaths()) {
-            bytes += Files.size(p);
-        }
-        long total = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
-            .getTotalMemorySize();
-        if (total > 0 && bytes > total) {
-            throw new BadInputException(String.format(java.util.Locale.ROOT,
-                "--no-mmap copies the model's %.1f GB into memory, more than this machine's %.1f GB; leave it out to read the file memory-mapped",
-                bytes / 1e9, total / 1e9));
-        }
     }
 }

@@ -11,9 +11,16 @@ import dev.gemma4j.model.Gemma4Config.LayerConfig;
 import dev.gemma4j.model.Gemma4Math;
 import dev.gemma4j.model.Gemma4Weights;
 import dev.gemma4j.model.NonFiniteValueException;
+import com.sun.management.OperatingSystemMXBean;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The pure-Java CPU backend: weights stay in their stored format, memory-mapped or copied into the engine's
@@ -57,6 +64,9 @@ public final class CpuEngine implements Engine {
 
     private CpuEngine(Gemma4Config cfg, GgufFile gguf, EngineOptions options) {
         this.cfg = cfg;
+        if (!options.mmap()) {
+            requireRoomForCopy(gguf);
+        }
         this.weightMemory = options.mmap() ? null : Arena.ofShared();
         try {
             this.weights = Gemma4Weights.load(gguf, cfg, weightMemory);
@@ -318,6 +328,27 @@ public final class CpuEngine implements Engine {
 
     private void checkLogits(float[] logits) {
         EngineArguments.checkLogits(logits, cfg.vocabSize());
+    }
+
+    /**
+     * A copy of a model larger than the machine's memory would not fail when it is allocated (the kernel
+     * overcommits) but part way through the copy, by the OOM killer: refuse it up front instead.
+     */
+    private static void requireRoomForCopy(GgufFile gguf) {
+        long bytes = 0;
+        for (Path p : gguf.shardPaths()) {
+            try {
+                bytes += Files.size(p);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        long total = ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+        if (total > 0 && bytes > total) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                "copying the weights into memory (--no-mmap) needs the model's %.1f GB, more than this machine's %.1f GB;"
+                    + " leave mmap on to read the file memory-mapped", bytes / 1e9, total / 1e9));
+        }
     }
 
     private void checkOpen() {

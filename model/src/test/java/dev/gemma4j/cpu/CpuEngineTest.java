@@ -112,6 +112,23 @@ class CpuEngineTest {
     }
 
     @Test
+    void aCopyLargerThanTheMachinesMemoryIsRefusedBeforeAnythingIsAllocated() throws Exception {
+        // the tiny model followed by a sparse tail that makes the file larger than this machine's memory (no disk used)
+        Path big = dir.resolve("bigger-than-memory.gguf");
+        java.nio.file.Files.copy(gguf.path(), big);
+        long total = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+            .getTotalMemorySize();
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(total + (1L << 30));
+        }
+        try (GgufFile g = GgufFile.open(big)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new CpuEngine(g, opts(16, 1).withMmap(false)));
+            assertTrue(e.getMessage().contains("more than this machine's"), e.getMessage());
+            new CpuEngine(g, opts(16, 1)).close(); // mapped, the same file opens
+        }
+    }
+
+    @Test
     void severalSessionsDecodeTogetherAsTheyWouldAlone() {
         int[][] prompts = {java.util.Arrays.copyOf(prompt, 12), java.util.Arrays.copyOfRange(prompt, 10, 30), {2, 40}};
         int[] next = {17, 250, 99};
