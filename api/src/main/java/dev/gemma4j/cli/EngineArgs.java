@@ -61,9 +61,9 @@ final class EngineArgs {
 
     // fallbackValue: picocli gives --no-mmap the negation of it; without it --no-mmap left the value true
     @Option(names = "--mmap", negatable = true, defaultValue = "true", fallbackValue = "true",
-        description = {"Read the weights where the model file is memory-mapped (default). --no-mmap copies them into the",
-            "process's memory when the engine opens (as llama.cpp's --no-mmap): slower start, the whole model resident",
-            "while it runs. CPU engine only."})
+        description = "Read the weights where the model file is memory-mapped (default). --no-mmap copies them into the "
+            + "process's memory when the engine opens (as llama.cpp's --no-mmap): slower start, the whole model resident while it "
+            + "runs. CPU engine only.")
     boolean mmap;
 
     /**
