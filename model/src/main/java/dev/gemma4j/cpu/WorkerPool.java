@@ -1,12 +1,19 @@
 package dev.gemma4j.cpu;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * The engine's own threads: {@link #forEach} runs {@code body(i, worker)} for every {@code i < n} across
- * {@code threads} workers (the calling thread is worker 0) and returns when all are done. Indices are
- * claimed dynamically, so uneven tasks (experts with more rows) balance out. No allocation per call.
+ * {@code threads} workers (the calling thread is worker 0) and returns when all are done. No allocation per call.
+ * <p>
+ * Each worker owns a contiguous share of the indices and runs it in order; a worker whose share is done takes
+ * the remaining tasks of the others from their far end, so uneven tasks (experts with more rows) and a late
+ * worker balance out. Contiguous shares matter for decoding, whose tasks are blocks of weight rows streamed from
+ * memory: with one shared counter the two threads of a 2-core machine took alternate blocks, each core's reads
+ * jumped ahead every few microseconds, and two threads streamed a Q4_K matrix at 16 GB/s against 14 for one;
+ * with a contiguous half each they stream 27 (docs/benchmarks.md, "Eighth round").
  * <p>
  * A worker takes part in a region only if it <em>joins</em> it before the caller closes it: the caller runs
  * tasks itself until none are left, closes the region, and waits only for the workers that joined (they may
@@ -25,19 +32,24 @@ final class WorkerPool implements AutoCloseable {
     private static final long SPIN_NANOS = 200_000;
 
     private final Thread[] workers;
-    private final AtomicInteger next = new AtomicInteger();
+    /**
+     * Worker w's share at index {@code w·PAD}: the next index to run from the front in the high 32 bits, the end
+     * (exclusive) in the low 32; thieves take from the end. Padded so that shares do not share a cache line.
+     */
+    private final AtomicLongArray shares;
+    private static final int PAD = 16;
     private final AtomicInteger finishedWorkers = new AtomicInteger();
     /** Workers that joined the current region, plus {@link #CLOSED} once the caller has closed it. */
     private final AtomicInteger joined = new AtomicInteger();
     private static final int CLOSED = 1 << 30;
     private volatile Body body;
-    private volatile int count;
     private volatile int generation;
     private volatile boolean closed;
     private volatile Throwable failure;
 
     WorkerPool(int threads) {
         workers = new Thread[threads - 1];
+        shares = new AtomicLongArray(threads * PAD);
         for (int w = 0; w < workers.length; w++) {
             int id = w + 1;
             Thread t = new Thread(() -> loop(id), "gemma4j-cpu-" + id);
@@ -62,8 +74,12 @@ final class WorkerPool implements AutoCloseable {
             return;
         }
         body = b;
-        count = n;
-        next.set(0);
+        int threads = threads();
+        for (int w = 0; w < threads; w++) {
+            long from = (long) n * w / threads;
+            long to = (long) n * (w + 1) / threads;
+            shares.set(w * PAD, from << 32 | to);
+        }
         finishedWorkers.set(0);
         failure = null;
         joined.set(0);
@@ -74,6 +90,10 @@ final class WorkerPool implements AutoCloseable {
         try {
             work(0);
         } finally {
+            // a task of the caller's that failed leaves the rest of the region to nobody
+            for (int w = 0; w < threads; w++) {
+                shares.set(w * PAD, 0);
+            }
             // close the region: workers that have not joined yet stay out; wait for those that did
             int participants = joined.getAndAdd(CLOSED) & (CLOSED - 1);
             while (finishedWorkers.get() < participants) {
@@ -95,10 +115,46 @@ final class WorkerPool implements AutoCloseable {
 
     private void work(int worker) {
         Body b = body;
-        int n = count;
         int i;
-        while ((i = next.getAndIncrement()) < n) {
+        while ((i = takeFront(worker)) >= 0) {
             b.run(i, worker);
+        }
+        int threads = threads();
+        for (int k = 1; k < threads; k++) {
+            int victim = (worker + k) % threads;
+            while ((i = takeBack(victim)) >= 0) {
+                b.run(i, worker);
+            }
+        }
+    }
+
+    /** The next index of worker w's share from its front (its owner's order), or -1 if the share is done. */
+    private int takeFront(int w) {
+        while (true) {
+            long v = shares.get(w * PAD);
+            int front = (int) (v >>> 32);
+            int end = (int) v;
+            if (front >= end) {
+                return -1;
+            }
+            if (shares.compareAndSet(w * PAD, v, v + (1L << 32))) {
+                return front;
+            }
+        }
+    }
+
+    /** The last index of worker w's share (taken by another worker), or -1 if the share is done. */
+    private int takeBack(int w) {
+        while (true) {
+            long v = shares.get(w * PAD);
+            int front = (int) (v >>> 32);
+            int end = (int) v;
+            if (front >= end) {
+                return -1;
+            }
+            if (shares.compareAndSet(w * PAD, v, v - 1)) {
+                return end - 1;
+            }
         }
     }
 
@@ -124,7 +180,9 @@ final class WorkerPool implements AutoCloseable {
                 work(id);
             } catch (Throwable t) {
                 failure = t;
-                next.set(Integer.MAX_VALUE / 2);
+                for (int w = 0; w < threads(); w++) {
+                    shares.set(w * PAD, 0);
+                }
             } finally {
                 finishedWorkers.incrementAndGet();
             }
@@ -133,7 +191,7 @@ final class WorkerPool implements AutoCloseable {
 
     /**
      * Joins the current region unless the caller has closed it. A worker that read an older generation and
-     * joins a newer region takes part in that one: it reads the region's body and count after joining.
+     * joins a newer region takes part in that one: it reads the region's body and shares after joining.
      */
     private boolean join() {
         while (true) {
