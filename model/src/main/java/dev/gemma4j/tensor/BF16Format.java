@@ -29,7 +29,24 @@ final class BF16Format implements TensorFormat {
 
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int i = 0; i < n; i++) {
+            dst[dstOffset + i] = bf16(src, offset + 2L * i);
+        }
+    }
+
+    /** Same values as the scalar loop (the 16 bits as a float's top half), at any width: prefill's tile decoding. */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        int i = 0;
+        for (; i + Simd.VL <= n; i += Simd.VL) {
+            ShortVector h = ShortVector.fromMemorySegment(Simd.VS, src, offset + 2L * i, Simd.LE);
+            ((IntVector) h.convertShape(VectorOperators.S2I, Simd.VI, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    .intoArray(dst, dstOffset + i);
+        }
+        for (; i < n; i++) {
             dst[dstOffset + i] = bf16(src, offset + 2L * i);
         }
     }

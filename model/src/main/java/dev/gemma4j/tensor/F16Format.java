@@ -17,7 +17,30 @@ final class F16Format implements TensorFormat {
 
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int i = 0; i < n; i++) {
+            dst[dstOffset + i] = Bits.f16(src, offset + 2L * i);
+        }
+    }
+
+    /** Same values as the scalar loop ({@link #dotGeneric}'s exact conversion), at any width: prefill's tile decoding. */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        int i = 0;
+        for (; i + Simd.VL <= n; i += Simd.VL) {
+            ShortVector h16 = ShortVector.fromMemorySegment(Simd.VS, src, offset + 2L * i, Simd.LE);
+            IntVector h = (IntVector) h16.convertShape(VectorOperators.S2I, Simd.VI, 0);
+            IntVector magnitude = h.lanewise(VectorOperators.AND, MAGNITUDE_I);
+            IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+            IntVector finite = shifted.reinterpretAsFloats().lanewise(VectorOperators.MUL, SCALE_112).reinterpretAsInts();
+            VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, INF_I);
+            finite.blend(shifted.lanewise(VectorOperators.OR, EXP_ALL_I), special)
+                    .lanewise(VectorOperators.OR, h.lanewise(VectorOperators.AND, SIGN_I).lanewise(VectorOperators.LSHL, 16))
+                    .reinterpretAsFloats().intoArray(dst, dstOffset + i);
+        }
+        for (; i < n; i++) {
             dst[dstOffset + i] = Bits.f16(src, offset + 2L * i);
         }
     }

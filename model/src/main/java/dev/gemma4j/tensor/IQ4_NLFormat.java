@@ -18,6 +18,10 @@ final class IQ4_NLFormat implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 32; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p);
@@ -26,6 +30,26 @@ final class IQ4_NLFormat implements TensorFormat {
                 int q = Bits.u8(src, p + 2 + j);
                 dst[o + j] = d * Bits.IQ4_VALUES[q & 15];
                 dst[o + j + 16] = d * Bits.IQ4_VALUES[q >> 4];
+            }
+        }
+    }
+
+    /** Same values as the scalar loop ({@code d·K[nibble]}), at any width: prefill's tile decoding (as {@link #dotGeneric}). */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            FloatVector d = FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p)));
+            int o = dstOffset + 32 * b;
+            ByteVector q = ByteVector.fromMemorySegment(Simd.B, src, p + 2, Simd.LE);
+            ByteVector lo = q.selectFrom(Simd.IQ4_TABLE);
+            ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().selectFrom(Simd.IQ4_TABLE);
+            for (int j = 0; j < 16; j += Simd.VL) {
+                ((FloatVector) ((IntVector) lo.convertShape(VectorOperators.B2I, Simd.VI, 0)).convertShape(VectorOperators.I2F, Simd.V, 0))
+                        .mul(d).intoArray(dst, o + j);
+                ((FloatVector) ((IntVector) hi.convertShape(VectorOperators.B2I, Simd.VI, 0)).convertShape(VectorOperators.I2F, Simd.V, 0))
+                        .mul(d).intoArray(dst, o + 16 + j);
+                lo = lo.rearrange(Simd.NEXT_VL);
+                hi = hi.rearrange(Simd.NEXT_VL);
             }
         }
     }

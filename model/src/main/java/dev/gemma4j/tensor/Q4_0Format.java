@@ -3,13 +3,14 @@ package dev.gemma4j.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /** Q4_0: 18-byte blocks of 32: d:f16, qs[16]; y[j] = d·(lo(qs[j]) − 8), y[j+16] = d·(hi(qs[j]) − 8). */
 final class Q4_0Format implements TensorFormat {
     private static final int BLOCK = 18;
-    private static final jdk.incubator.vector.IntVector LOW4_I = jdk.incubator.vector.IntVector.broadcast(Simd.VI, 0x0F);
-    private static final jdk.incubator.vector.IntVector OFFSET8_I = jdk.incubator.vector.IntVector.broadcast(Simd.VI, 8);
+    private static final IntVector LOW4_I = IntVector.broadcast(Simd.VI, 0x0F);
+    private static final IntVector OFFSET8_I = IntVector.broadcast(Simd.VI, 8);
 
     @Override
     public GgmlType type() {
@@ -19,6 +20,10 @@ final class Q4_0Format implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 32; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p);
@@ -27,6 +32,26 @@ final class Q4_0Format implements TensorFormat {
                 int q = Bits.u8(src, p + 2 + j);
                 dst[o + j] = ((q & 15) - 8) * d;
                 dst[o + j + 16] = ((q >> 4) - 8) * d;
+            }
+        }
+    }
+
+    /** Same values as the scalar loop ({@code (q − 8)·d}), at any width: prefill's tile decoding. */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            FloatVector d = FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p)));
+            int o = dstOffset + 32 * b;
+            for (int i = 0; i < 16; i += Simd.VBL) {
+                ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 2 + i, Simd.LE);
+                for (int part = 0; part < Simd.VP; part++) {
+                    int j = o + i + part * Simd.VL;
+                    IntVector qi = (IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part);
+                    ((FloatVector) qi.lanewise(VectorOperators.AND, LOW4_I).lanewise(VectorOperators.SUB, OFFSET8_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).mul(d).intoArray(dst, j);
+                    ((FloatVector) qi.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                            .lanewise(VectorOperators.SUB, OFFSET8_I).convertShape(VectorOperators.I2F, Simd.V, 0)).mul(d).intoArray(dst, j + 16);
+                }
             }
         }
     }
@@ -50,7 +75,7 @@ final class Q4_0Format implements TensorFormat {
                 ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 2 + o, Simd.LE);
                 for (int part = 0; part < Simd.VP; part++) {
                     int j = o + part * Simd.VL;
-                    jdk.incubator.vector.IntVector qi = (jdk.incubator.vector.IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part);
+                    IntVector qi = (IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part);
                     s0 = ((FloatVector) qi.lanewise(VectorOperators.AND, LOW4_I).lanewise(VectorOperators.SUB, OFFSET8_I)
                             .convertShape(VectorOperators.I2F, Simd.V, 0)).fma(FloatVector.fromArray(Simd.V, x, xi + j), s0);
                     s1 = ((FloatVector) qi.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)

@@ -19,6 +19,10 @@ final class Q4_1Format implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 32; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p);
@@ -28,6 +32,27 @@ final class Q4_1Format implements TensorFormat {
                 int q = Bits.u8(src, p + 4 + j);
                 dst[o + j] = (q & 15) * d + m;
                 dst[o + j + 16] = (q >> 4) * d + m;
+            }
+        }
+    }
+
+    /** Same values as the scalar loop ({@code q·d + m}, two roundings), at any width: prefill's tile decoding. */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            FloatVector d = FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p)));
+            FloatVector m = FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 2)));
+            int o = dstOffset + 32 * b;
+            for (int i = 0; i < 16; i += Simd.VBL) {
+                ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 4 + i, Simd.LE);
+                for (int part = 0; part < Simd.VP; part++) {
+                    int j = o + i + part * Simd.VL;
+                    IntVector qi = (IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part);
+                    ((FloatVector) qi.lanewise(VectorOperators.AND, LOW4_I).convertShape(VectorOperators.I2F, Simd.V, 0)).mul(d).add(m)
+                            .intoArray(dst, j);
+                    ((FloatVector) qi.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, LOW4_I)
+                            .convertShape(VectorOperators.I2F, Simd.V, 0)).mul(d).add(m).intoArray(dst, j + 16);
+                }
             }
         }
     }

@@ -22,6 +22,10 @@ final class Q5_1Format implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 32; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p);
@@ -32,6 +36,30 @@ final class Q5_1Format implements TensorFormat {
                 int q = Bits.u8(src, p + 8 + j);
                 dst[o + j] = ((q & 15) | ((qh >>> j) & 1) << 4) * d + m;
                 dst[o + j + 16] = ((q >> 4) | ((qh >>> (j + 16)) & 1) << 4) * d + m;
+            }
+        }
+    }
+
+    /** Same values as the scalar loop ({@code q5·d + m}, two roundings), at any width: prefill's tile decoding. */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = offset + (long) b * BLOCK;
+            FloatVector d = FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p)));
+            FloatVector m = FloatVector.broadcast(Simd.V, Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 2)));
+            int qh = src.get(Bits.INT_LE, p + 4);
+            int o = dstOffset + 32 * b;
+            for (int half = 0; half < 2; half++) {
+                for (int i = 0; i < 16; i += Simd.VBL) {
+                    ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 8 + i, Simd.LE);
+                    for (int part = 0; part < Simd.VP; part++) {
+                        int j = i + part * Simd.VL;
+                        IntVector top = IntVector.broadcast(Simd.VI, qh >>> (j + 16 * half)).lanewise(VectorOperators.LSHR, IOTA_I)
+                                .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.AND, BIT4_I);
+                        IntVector v = ((IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part))
+                                .lanewise(VectorOperators.LSHR, 4 * half).lanewise(VectorOperators.AND, LOW4_I).lanewise(VectorOperators.OR, top);
+                        ((FloatVector) v.convertShape(VectorOperators.I2F, Simd.V, 0)).mul(d).add(m).intoArray(dst, o + 16 * half + j);
+                    }
+                }
             }
         }
     }
