@@ -22,7 +22,7 @@ final class MXFP4Format implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
-        if (Simd.VECTOR && !Simd.ENABLED) {
+        if (Simd.VECTOR) {
             dequantizeGeneric(src, offset, dst, dstOffset, n);
             return;
         }
@@ -39,7 +39,7 @@ final class MXFP4Format implements TensorFormat {
     }
 
     /**
-     * The scalar loop's values (F[nibble]·2^(e−128), exact products) at 128 and 256 bits, for the prefill
+     * The scalar loop's values (F[nibble]·2^(e−128), exact products) at every width, for the prefill
      * tiles: the lookup of {@link #dotGeneric}, each {@link Simd#VL} values multiplied by the block scale and
      * stored.
      */
