@@ -26,6 +26,10 @@ final class IQ4_XSFormat implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int blk = 0; blk < n / 256; blk++) {
             long p = offset + (long) blk * BLOCK;
             float d = Bits.f16(src, p);
@@ -36,6 +40,37 @@ final class IQ4_XSFormat implements TensorFormat {
                     int q = Bits.u8(src, p + 8 + 16 * b + j);
                     dst[o + j] = dl * Bits.IQ4_VALUES[q & 15];
                     dst[o + j + 16] = dl * Bits.IQ4_VALUES[q >> 4];
+                }
+            }
+        }
+    }
+
+    /**
+     * Same values as the scalar loop ((d·(ls − 32))·K[nibble]), at any width (prefill's tile decoding): the lookup
+     * of {@link #dotGeneric} ({@link Simd#VL} values at a time from the bottom of the looked-up vectors), each
+     * multiplied by the sub-block scale and stored.
+     */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int blk = 0; blk < n / 256; blk++) {
+            long p = offset + (long) blk * BLOCK;
+            long head = src.get(Bits.LONG_LE, p); // d, sh, sl[4]
+            float d = Float.float16ToFloat((short) head);
+            int sh = (int) (head >>> 16) & 0xFFFF;
+            int sl = (int) (head >>> 32);
+            for (int b = 0; b < 8; b++) {
+                int ls = ((sl >>> 4 * b) & 15) | ((sh >> 2 * b) & 3) << 4;
+                FloatVector vd = FloatVector.broadcast(Simd.V, d * (ls - 32));
+                int o = dstOffset + 256 * blk + 32 * b;
+                ByteVector q = ByteVector.fromMemorySegment(Simd.B, src, p + 8 + 16 * b, Simd.LE);
+                ByteVector lo = q.selectFrom(Simd.IQ4_TABLE);
+                ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().selectFrom(Simd.IQ4_TABLE);
+                for (int j = 0; j < 16; j += Simd.VL) {
+                    ((FloatVector) ((IntVector) lo.convertShape(VectorOperators.B2I, Simd.VI, 0)).convertShape(VectorOperators.I2F, Simd.V, 0))
+                            .mul(vd).intoArray(dst, o + j);
+                    ((FloatVector) ((IntVector) hi.convertShape(VectorOperators.B2I, Simd.VI, 0)).convertShape(VectorOperators.I2F, Simd.V, 0))
+                            .mul(vd).intoArray(dst, o + j + 16);
+                    lo = lo.rearrange(Simd.NEXT_VL);
+                    hi = hi.rearrange(Simd.NEXT_VL);
                 }
             }
         }

@@ -22,6 +22,10 @@ final class Q2_KFormat implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p + 80);
@@ -39,6 +43,40 @@ final class Q2_KFormat implements TensorFormat {
                             dst[o + 128 * h + 32 * j + 16 * part + l] = dl * q - ml;
                         }
                         idx++;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Same values as the scalar loop ((d·(sc&amp;15))·q − dmin·(sc&gt;&gt;4), multiply then subtract), at any width
+     * (prefill's tile decoding): per sub-block k of 16 (half h = k/8, shift j = (k/2)%4, part = k%2), the qs bytes
+     * widened to ints, shifted by 2j and masked to 2 bits; the scale byte taken from the two scale words in place.
+     */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int dd = src.get(Bits.INT_LE, p + 80);
+            float d = Float.float16ToFloat((short) dd);
+            float dmin = Float.float16ToFloat((short) (dd >>> 16));
+            long sc0 = src.get(Bits.LONG_LE, p);
+            long sc1 = src.get(Bits.LONG_LE, p + 8);
+            for (int k = 0; k < 16; k++) {
+                int h = k >> 3;
+                int j = (k >> 1) & 3;
+                int sc = (int) ((h == 0 ? sc0 : sc1) >>> 8 * (k & 7)) & 0xFF;
+                FloatVector vd = FloatVector.broadcast(Simd.V, d * (sc & 15));
+                FloatVector vm = FloatVector.broadcast(Simd.V, dmin * (sc >> 4));
+                long pq = p + 16 + 32 * h + 16 * (k & 1);
+                int o = dstOffset + 256 * b + 16 * k;
+                for (int i = 0; i < 16; i += Simd.VBL) {
+                    ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, pq + i, Simd.LE);
+                    for (int part = 0; part < Simd.VP; part++) {
+                        IntVector qi = ((IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part))
+                                .lanewise(VectorOperators.LSHR, 2 * j).lanewise(VectorOperators.AND, LOW2_I);
+                        ((FloatVector) qi.convertShape(VectorOperators.I2F, Simd.V, 0)).mul(vd).sub(vm)
+                                .intoArray(dst, o + i + part * Simd.VL);
                     }
                 }
             }

@@ -30,6 +30,10 @@ final class Q3_KFormat implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p + 108);
@@ -46,6 +50,42 @@ final class Q3_KFormat implements TensorFormat {
                                     - ((Bits.u8(src, p + t) & m) != 0 ? 0 : 4);
                             dst[o + 128 * h + 32 * j + 16 * part + l] = dl * v;
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Same values as the scalar loop ((d·(S_k − 32))·v), at any width (prefill's tile decoding): per sub-block k
+     * of 16, qs and hmask bytes widened to ints and v = (q2 | hmask bit 4h+j moved to bit 2) − 4, as
+     * {@link #dotGeneric}; the 6-bit scale unpacked in place from the scale words.
+     */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            float d = Float.float16ToFloat(src.get(Bits.SHORT_LE, p + 108));
+            long lo = src.get(Bits.LONG_LE, p + 96);
+            int hi = src.get(Bits.INT_LE, p + 104);
+            for (int k = 0; k < 16; k++) {
+                int h = k >> 3;
+                int j = (k >> 1) & 3;
+                int t = 16 * (k & 1);
+                int low = (int) (lo >>> 8 * (k & 7) + 4 * (k >> 3)) & 15;
+                int high = (hi >>> 8 * (k & 3) + 2 * (k >> 2)) & 3;
+                FloatVector vd = FloatVector.broadcast(Simd.V, d * ((low | high << 4) - 32));
+                int o = dstOffset + 256 * b + 16 * k;
+                for (int i = 0; i < 16; i += Simd.VBL) {
+                    ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 32 + 32 * h + t + i, Simd.LE);
+                    ByteVector m = ByteVector.fromMemorySegment(Simd.VB, src, p + t + i, Simd.LE);
+                    for (int part = 0; part < Simd.VP; part++) {
+                        IntVector qi = (IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part);
+                        IntVector mi = (IntVector) m.convertShape(VectorOperators.B2I, Simd.VI, part);
+                        IntVector v = qi.lanewise(VectorOperators.LSHR, 2 * j).lanewise(VectorOperators.AND, LOW2_I)
+                                .lanewise(VectorOperators.OR, mi.lanewise(VectorOperators.LSHL, 2).lanewise(VectorOperators.LSHR, 4 * h + j)
+                                        .lanewise(VectorOperators.AND, BIT2_I))
+                                .lanewise(VectorOperators.SUB, BIT2_I);
+                        ((FloatVector) v.convertShape(VectorOperators.I2F, Simd.V, 0)).mul(vd).intoArray(dst, o + i + part * Simd.VL);
                     }
                 }
             }

@@ -23,6 +23,10 @@ final class Q5_KFormat implements TensorFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         Bits.checkRow(this, n);
+        if (Simd.VECTOR) {
+            dequantizeGeneric(src, offset, dst, dstOffset, n);
+            return;
+        }
         for (int b = 0; b < n / 256; b++) {
             long p = offset + (long) b * BLOCK;
             float d = Bits.f16(src, p);
@@ -38,6 +42,44 @@ final class Q5_KFormat implements TensorFormat {
                     int h = Bits.u8(src, p + 16 + l);
                     dst[o + 64 * c + l] = d1 * ((q & 15) + ((h >> 2 * c) & 1) * 16) - m1;
                     dst[o + 64 * c + 32 + l] = d2 * ((q >> 4) + ((h >> (2 * c + 1)) & 1) * 16) - m2;
+                }
+            }
+        }
+    }
+
+    /**
+     * Same values as the scalar loop ((d·S)·q5 − dmin·M, multiply then subtract), at any width (prefill's tile
+     * decoding), as {@link Q4_KFormat#dequantizeGeneric}: sub-block j takes the low (j even) or high nibbles of
+     * chunk j/2, its 5th bit is bit j of qh (qh shifted left by 4, right by j, masked to 16).
+     */
+    static void dequantizeGeneric(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long p = offset + (long) b * BLOCK;
+            int head = src.get(Bits.INT_LE, p);
+            long lo = src.get(Bits.LONG_LE, p + 4);
+            int hi = src.get(Bits.INT_LE, p + 12);
+            float d = Float.float16ToFloat((short) head);
+            float dmin = Float.float16ToFloat((short) (head >>> 16));
+            for (int j = 0; j < 8; j++) {
+                // 6-bit scale and min of sub-block j (as Q4_K), unpacked in place
+                int sh = 8 * (j & 3);
+                int sc = j < 4 ? (int) (lo >>> sh) & 63 : (hi >>> sh) & 15 | ((int) (lo >>> sh) & 0xC0) >> 2;
+                int mn = j < 4 ? (int) (lo >>> (sh + 32)) & 63 : (hi >>> (sh + 4)) & 15 | ((int) (lo >>> (sh + 32)) & 0xC0) >> 2;
+                FloatVector vd = FloatVector.broadcast(Simd.V, d * sc);
+                FloatVector vm = FloatVector.broadcast(Simd.V, dmin * mn);
+                int o = dstOffset + 256 * b + 32 * j;
+                for (int i = 0; i < 32; i += Simd.VBL) {
+                    ByteVector q = ByteVector.fromMemorySegment(Simd.VB, src, p + 48 + 32 * (j >> 1) + i, Simd.LE);
+                    ByteVector qh = ByteVector.fromMemorySegment(Simd.VB, src, p + 16 + i, Simd.LE);
+                    for (int part = 0; part < Simd.VP; part++) {
+                        IntVector top = ((IntVector) qh.convertShape(VectorOperators.B2I, Simd.VI, part))
+                                .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.LSHR, j).lanewise(VectorOperators.AND, BIT4_I);
+                        IntVector qi = ((IntVector) q.convertShape(VectorOperators.B2I, Simd.VI, part))
+                                .lanewise(VectorOperators.LSHR, 4 * (j & 1)).lanewise(VectorOperators.AND, LOW4_I)
+                                .lanewise(VectorOperators.OR, top);
+                        ((FloatVector) qi.convertShape(VectorOperators.I2F, Simd.V, 0)).mul(vd).sub(vm)
+                                .intoArray(dst, o + i + part * Simd.VL);
+                    }
                 }
             }
         }

@@ -46,6 +46,26 @@ class FormatParityTest {
         }
     }
 
+    /**
+     * The same comparison once the JIT has compiled {@code dequantize} (the vector kernels' compiled code, which the
+     * prefill tiles run, is not the interpreter's): every call of a long warm-up must give llama.cpp's values.
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL", "MXFP4", "Q2_K", "Q3_K",
+        "Q4_K", "Q5_K", "Q6_K", "IQ4_XS"})
+    void compiledDequantizeMatchesLlamaCppBitForBit(GgmlType type) {
+        FormatFixture fx = FormatFixture.load(type);
+        TensorFormat f = TensorFormat.of(type);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = segmentWith(arena, fx.randomBytes(), 7);
+            float[] y = new float[fx.randomElements() + 5];
+            for (int i = 0; i < 20_000; i++) {
+                f.dequantize(s, 7, y, 5, fx.randomElements());
+            }
+            assertBitsEqual(type + " random blocks, compiled", fx.randomDequantized(), y, 5);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(names = {"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "MXFP4", "Q4_K", "Q6_K"})
     void quantizeWritesLlamaCppReferenceBytes(GgmlType type) {
