@@ -37,7 +37,7 @@ final class F16Format implements TensorFormat {
             IntVector finite = shifted.reinterpretAsFloats().lanewise(VectorOperators.MUL, SCALE_112).reinterpretAsInts();
             VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, INF_I);
             finite.blend(shifted.lanewise(VectorOperators.OR, EXP_ALL_I), special)
-                    .lanewise(VectorOperators.OR, h.lanewise(VectorOperators.AND, SIGN_I).lanewise(VectorOperators.LSHL, 16))
+                    .lanewise(VectorOperators.OR, h.lanewise(VectorOperators.AND, SIGN_I))
                     .reinterpretAsFloats().intoArray(dst, dstOffset + i);
         }
         for (; i < n; i++) {
@@ -52,7 +52,8 @@ final class F16Format implements TensorFormat {
     }
 
     private static final IntVector MAGNITUDE_I = IntVector.broadcast(Simd.VI, 0x7fff);
-    private static final IntVector SIGN_I = IntVector.broadcast(Simd.VI, 0x8000);
+    // S2I sign-extends: the half's sign is bit 31 of the widened int.
+    private static final IntVector SIGN_I = IntVector.broadcast(Simd.VI, 0x80000000);
     private static final IntVector INF_I = IntVector.broadcast(Simd.VI, 0x7c00);
     private static final IntVector EXP_ALL_I = IntVector.broadcast(Simd.VI, 0x7f800000);
     private static final FloatVector SCALE_112 = FloatVector.broadcast(Simd.V, 0x1p112f);
@@ -75,7 +76,7 @@ final class F16Format implements TensorFormat {
                 IntVector finite = shifted.reinterpretAsFloats().lanewise(VectorOperators.MUL, SCALE_112).reinterpretAsInts();
                 VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, INF_I);
                 FloatVector w = finite.blend(shifted.lanewise(VectorOperators.OR, EXP_ALL_I), special)
-                        .lanewise(VectorOperators.OR, h.lanewise(VectorOperators.AND, SIGN_I).lanewise(VectorOperators.LSHL, 16))
+                        .lanewise(VectorOperators.OR, h.lanewise(VectorOperators.AND, SIGN_I))
                         .reinterpretAsFloats();
                 if (k == 0) {
                     a0 = w.fma(FloatVector.fromArray(Simd.V, x, xOffset + i), a0);
@@ -101,23 +102,32 @@ final class F16Format implements TensorFormat {
 
     /** 16 halves to floats exactly: rescale the exponent by 2^112 (exact for normals and subnormals), patch inf/NaN. */
     static FloatVector halfToFloat(ShortVector h16) {
+        // S2I sign-extends, so the half's sign is already bit 31 of h.
         IntVector h = (IntVector) h16.convertShape(VectorOperators.S2I, Simd.I, 0);
         IntVector magnitude = h.and(0x7fff);
         IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
         IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
         VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7c00);
-        IntVector bits = finite.blend(shifted.or(0x7f800000), special).or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
+        IntVector bits = finite.blend(shifted.or(0x7f800000), special).or(h.and(0x80000000));
         return bits.reinterpretAsFloats();
     }
 
     static float dotVector(MemorySegment src, long offset, float[] x, int xOffset, int n) {
-        FloatVector acc = FloatVector.zero(Simd.F);
+        // Two accumulators: with one, every 16 halves waited on the previous multiply-add.
+        FloatVector acc0 = FloatVector.zero(Simd.F);
+        FloatVector acc1 = FloatVector.zero(Simd.F);
         int i = 0;
+        for (; i + 32 <= n; i += 32) {
+            ShortVector h0 = ShortVector.fromMemorySegment(Simd.S, src, offset + 2L * i, Simd.LE);
+            ShortVector h1 = ShortVector.fromMemorySegment(Simd.S, src, offset + 2L * (i + 16), Simd.LE);
+            acc0 = halfToFloat(h0).fma(Simd.x(x, xOffset + i), acc0);
+            acc1 = halfToFloat(h1).fma(Simd.x(x, xOffset + i + 16), acc1);
+        }
         for (; i + 16 <= n; i += 16) {
             ShortVector h = ShortVector.fromMemorySegment(Simd.S, src, offset + 2L * i, Simd.LE);
-            acc = halfToFloat(h).fma(Simd.x(x, xOffset + i), acc);
+            acc0 = halfToFloat(h).fma(Simd.x(x, xOffset + i), acc0);
         }
-        float s = Simd.sum(acc);
+        float s = Simd.sum(acc0.add(acc1));
         for (; i < n; i++) {
             s += Bits.f16(src, offset + 2L * i) * x[xOffset + i];
         }
