@@ -130,21 +130,16 @@ final class WorkerPool implements AutoCloseable {
 
     /** The next index of worker w's share from its front (its owner's order), or -1 if the share is done. */
     private int takeFront(int w) {
-        while (true) {
-            long v = shares.get(w * PAD);
-            int front = (int) (v >>> 32);
-            int end = (int) v;
-            if (front >= end) {
-                return -1;
-            }
-            if (shares.compareAndSet(w * PAD, v, v + (1L << 32))) {
-                return front;
-            }
-        }
+        return take(w, true);
     }
 
     /** The last index of worker w's share (taken by another worker), or -1 if the share is done. */
     private int takeBack(int w) {
+        return take(w, false);
+    }
+
+    /** One CAS on the share's packed (front, end) pair: front moves up, or end moves down. */
+    private int take(int w, boolean fromFront) {
         while (true) {
             long v = shares.get(w * PAD);
             int front = (int) (v >>> 32);
@@ -152,8 +147,8 @@ final class WorkerPool implements AutoCloseable {
             if (front >= end) {
                 return -1;
             }
-            if (shares.compareAndSet(w * PAD, v, v - 1)) {
-                return end - 1;
+            if (shares.compareAndSet(w * PAD, v, fromFront ? v + (1L << 32) : v - 1)) {
+                return fromFront ? front : end - 1;
             }
         }
     }
