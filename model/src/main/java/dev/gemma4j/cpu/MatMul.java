@@ -37,6 +37,16 @@ final class MatMul {
     static final int TILE_ROWS = 3;
     /** Weight rows decoded into a worker's tile at a time (a multiple of {@link #TILE_ROWS} and of 8). */
     static final int TILE_BLOCK = 24;
+    /**
+     * Matrices at least this large are read as two streams far apart when one activation row multiplies them
+     * (each task takes a block of rows from the first half and the block at the same place in the second half,
+     * alternating rows). A decoding core that streams a matrix from memory in one sequence waits on it: the
+     * 605 MB Q6_K LM head of Gemma 4 ran at 22-29 GB/s on two threads, 40-42 GB/s as two streams per thread (the
+     * machine's read rate), while the same kernel runs at 23 GB/s per core from L2. Small matrices (attention,
+     * one expert's 2 MB) were slower split, so only those far larger than the caches are: in Gemma 4 that is
+     * the LM head. Which task computes a row never changes its value.
+     */
+    static final long TWO_STREAM_BYTES = 64L << 20;
     /** 512-bit vectors: AVX-512's 32 registers hold a 4x4 register block ({@link #dot4x4}). */
     private static final boolean WIDE = F.length() == 16;
 
@@ -54,6 +64,9 @@ final class MatMul {
     private final int[] yStride;
     private final int[] blockRows;
     private final int[] taskStart;
+    /** Per job: the first row of its second stream (see {@link #TWO_STREAM_BYTES}), or 0 when it is one stream. */
+    private final int[] half;
+    private final long twoStreamBytes;
     private final float[][] sourceX;
     private final int[] sourceOff;
     private final ActivationRounding[] rounding;
@@ -75,8 +88,14 @@ final class MatMul {
     }
 
     MatMul(WorkerPool pool, int maxCols, int maxJobs, boolean batchInvariant) {
+        this(pool, maxCols, maxJobs, batchInvariant, TWO_STREAM_BYTES);
+    }
+
+    /** {@code twoStreamBytes}: the size from which a one-row product reads its matrix as two streams. */
+    MatMul(WorkerPool pool, int maxCols, int maxJobs, boolean batchInvariant, long twoStreamBytes) {
         this.pool = pool;
         this.batchInvariant = batchInvariant;
+        this.twoStreamBytes = twoStreamBytes;
         tiles = new float[pool.threads()][Math.max(TILE_BLOCK * maxCols, TensorFormat.TILE_DOT_SCRATCH)];
         w = new Matrix[maxJobs];
         x = new float[maxJobs][];
@@ -86,6 +105,7 @@ final class MatMul {
         yOff = new int[maxJobs];
         yStride = new int[maxJobs];
         blockRows = new int[maxJobs];
+        half = new int[maxJobs];
         taskStart = new int[maxJobs + 1];
         sourceX = new float[maxJobs][];
         sourceOff = new int[maxJobs];
@@ -228,13 +248,15 @@ final class MatMul {
         int threads = pool.threads();
         for (int j = 0; j < jobs; j++) {
             int rows = w[j].rows();
+            half[j] = secondStream(w[j], n[j], twoStreamBytes);
+            int span = half[j] > 0 ? half[j] : rows;
             int block = n[j] == 1 ? 48 : TILE_BLOCK;
-            while (block > TILE_ROWS && (rows + block - 1) / block < 4 * threads) {
+            while (block > TILE_ROWS && (span + block - 1) / block < 4 * threads) {
                 block /= 2;
             }
             blockRows[j] = block;
             taskStart[j] = total;
-            total += (rows + block - 1) / block;
+            total += (span + block - 1) / block;
         }
         taskStart[jobs] = total;
         try {
@@ -298,8 +320,11 @@ final class MatMul {
             j++;
         }
         Matrix m = w[j];
+        // rows r0 .. r1 and, for a job read as two streams, r0 + h .. r2 with them
+        int h = half[j];
         int r0 = (index - taskStart[j]) * blockRows[j];
-        int r1 = Math.min(m.rows(), r0 + blockRows[j]);
+        int r1 = Math.min(h > 0 ? h : m.rows(), r0 + blockRows[j]);
+        int r2 = h > 0 ? Math.min(m.rows(), r1 + h) : 0;
         float[] xs = x[j];
         float[] ys = y[j];
         int cols = m.cols();
@@ -312,6 +337,9 @@ final class MatMul {
             int yo = yOff[j];
             for (int r = r0; r < r1; r++) {
                 ys[yo + r] = f.dotPrepared(data, r * rowBytes, px, po, cols);
+                if (r + h < r2) {
+                    ys[yo + r + h] = f.dotPrepared(data, (r + h) * rowBytes, px, po, cols);
+                }
             }
             return;
         }
@@ -320,6 +348,9 @@ final class MatMul {
             int yo = yOff[j];
             for (int r = r0; r < r1; r++) {
                 ys[yo + r] = m.dotRow(r, xs, xo);
+                if (r + h < r2) {
+                    ys[yo + r + h] = m.dotRow(r + h, xs, xo);
+                }
             }
             return;
         }
@@ -335,13 +366,31 @@ final class MatMul {
             long rowBytes = m.rowBytes();
             float[] scratch = tiles[worker];
             if (r0 < r1 && f.dotTile(data, r0 * rowBytes, xs, xs0, nj, ys, ys0 + r0, yst, cols, scratch)) {
-                for (int r = r0 + 1; r < r1; r++) {
-                    f.dotTile(data, r * rowBytes, xs, xs0, nj, ys, ys0 + r, yst, cols, scratch);
+                for (int r = r0; r < r1; r++) {
+                    if (r > r0) {
+                        f.dotTile(data, r * rowBytes, xs, xs0, nj, ys, ys0 + r, yst, cols, scratch);
+                    }
+                    if (r + h < r2) {
+                        f.dotTile(data, (r + h) * rowBytes, xs, xs0, nj, ys, ys0 + r + h, yst, cols, scratch);
+                    }
                 }
                 return;
             }
         }
-        float[] tile = tiles[worker];
+        tileRange(m, r0, r1, nj, xs, xs0, ys, ys0, yst, tiles[worker]);
+        if (r0 + h < r2) {
+            tileRange(m, r0 + h, r2, nj, xs, xs0, ys, ys0, yst, tiles[worker]);
+        }
+    }
+
+    /** The first row of the second stream of m times {@code rows} activation rows, or 0 when it is read as one. */
+    static int secondStream(Matrix m, int rows, long twoStreamBytes) {
+        return rows == 1 && m.rows() > 1 && m.byteSize() >= twoStreamBytes ? (m.rows() + 1) / 2 : 0;
+    }
+
+    /** Weight rows r0 .. r1 of m against nj activation rows: decoded into the worker's tile a block at a time. */
+    private static void tileRange(Matrix m, int r0, int r1, int nj, float[] xs, int xs0, float[] ys, int ys0, int yst, float[] tile) {
+        int cols = m.cols();
         boolean ordered = m.format().tileOrdered();
         for (int rb = r0; rb < r1; rb += TILE_BLOCK) {
             int t = Math.min(TILE_BLOCK, r1 - rb);

@@ -77,7 +77,7 @@ class TileInvarianceTest {
     }
 
     /** Each product against a double sum over the dequantized weights (and the rounding llama.cpp applies). */
-    private static void checkValues(Matrix m, float[] xs, float[][] alone, int cols, int rows) {
+    static void checkValues(Matrix m, float[] xs, float[][] alone, int cols, int rows) {
         float[] w = new float[cols];
         float[] xr = new float[cols];
         ActivationRounding ar = ActivationRounding.forWeights(m.format().type());
