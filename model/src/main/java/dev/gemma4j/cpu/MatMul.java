@@ -38,13 +38,12 @@ final class MatMul {
     /** Weight rows decoded into a worker's tile at a time (a multiple of {@link #TILE_ROWS} and of 8). */
     static final int TILE_BLOCK = 24;
     /**
-     * Matrices at least this large are read as two streams far apart when one activation row multiplies them
-     * (each task takes a block of rows from the first half and the block at the same place in the second half,
-     * alternating rows). A decoding core that streams a matrix from memory in one sequence waits on it: the
-     * 605 MB Q6_K LM head of Gemma 4 ran at 22-29 GB/s on two threads, 40-42 GB/s as two streams per thread (the
-     * machine's read rate), while the same kernel runs at 23 GB/s per core from L2. Small matrices (attention,
-     * one expert's 2 MB) were slower split, so only those far larger than the caches are: in Gemma 4 that is
-     * the LM head. Which task computes a row never changes its value.
+     * A region of one-row products (decoding one sequence) whose weights are at least this large is read as two
+     * streams far apart: its row blocks are cut into two halves and each pool task runs block i with block
+     * i + half, rows alternating. A decoding core that streams its share of the weights from memory in one
+     * sequence waits on it: the 605 MB Q6_K LM head of Gemma 4 ran at 22-29 GB/s on two threads, and at 40-42
+     * GB/s (the machine's read rate) as two streams per thread; the same kernel runs at 23 GB/s per core from L2.
+     * Which task computes a row never changes its value.
      */
     static final long TWO_STREAM_BYTES = 64L << 20;
     /** 512-bit vectors: AVX-512's 32 registers hold a 4x4 register block ({@link #dot4x4}). */
@@ -64,9 +63,10 @@ final class MatMul {
     private final int[] yStride;
     private final int[] blockRows;
     private final int[] taskStart;
-    /** Per job: the first row of its second stream (see {@link #TWO_STREAM_BYTES}), or 0 when it is one stream. */
-    private final int[] half;
     private final long twoStreamBytes;
+    /** This region's tasks (row blocks), and the distance between the two blocks a pool task runs, or 0. */
+    private int blocks;
+    private int pairOffset;
     private final float[][] sourceX;
     private final int[] sourceOff;
     private final ActivationRounding[] rounding;
@@ -105,7 +105,6 @@ final class MatMul {
         yOff = new int[maxJobs];
         yStride = new int[maxJobs];
         blockRows = new int[maxJobs];
-        half = new int[maxJobs];
         taskStart = new int[maxJobs + 1];
         sourceX = new float[maxJobs][];
         sourceOff = new int[maxJobs];
@@ -248,22 +247,23 @@ final class MatMul {
         int threads = pool.threads();
         for (int j = 0; j < jobs; j++) {
             int rows = w[j].rows();
-            half[j] = secondStream(w[j], n[j], twoStreamBytes);
-            int span = half[j] > 0 ? half[j] : rows;
             int block = n[j] == 1 ? 48 : TILE_BLOCK;
-            while (block > TILE_ROWS && (span + block - 1) / block < 4 * threads) {
+            while (block > TILE_ROWS && (rows + block - 1) / block < 4 * threads) {
                 block /= 2;
             }
             blockRows[j] = block;
             taskStart[j] = total;
-            total += (span + block - 1) / block;
+            total += (rows + block - 1) / block;
         }
         taskStart[jobs] = total;
+        blocks = total;
+        pairOffset = twoStreams() ? (total + 1) / 2 : 0;
+        int tasks = pairOffset > 0 ? pairOffset : total;
         try {
             if (StepProfile.ENABLED) {
-                runProfiled(total);
+                runProfiled(tasks);
             } else {
-                pool.forEach(total, body);
+                pool.forEach(tasks, body);
             }
             checkFinite();
         } finally {
@@ -314,78 +314,95 @@ final class MatMul {
         }
     }
 
+    /** Whether this region is read as two streams: one activation row per job, {@link #TWO_STREAM_BYTES} of weights. */
+    private boolean twoStreams() {
+        long bytes = 0;
+        for (int j = 0; j < jobs; j++) {
+            if (n[j] != 1) {
+                return false;
+            }
+            bytes += w[j].byteSize();
+        }
+        return blocks > 1 && bytes >= twoStreamBytes;
+    }
+
     private void task(int index, int worker) {
-        int j = 0;
-        while (taskStart[j + 1] <= index) {
-            j++;
-        }
-        Matrix m = w[j];
-        // rows r0 .. r1 and, for a job read as two streams, r0 + h .. r2 with them
-        int h = half[j];
-        int r0 = (index - taskStart[j]) * blockRows[j];
-        int r1 = Math.min(h > 0 ? h : m.rows(), r0 + blockRows[j]);
-        int r2 = h > 0 ? Math.min(m.rows(), r1 + h) : 0;
-        float[] xs = x[j];
-        float[] ys = y[j];
-        int cols = m.cols();
-        if (preparedX[j] != null) {
-            TensorFormat f = m.format();
-            MemorySegment data = m.data();
-            long rowBytes = m.rowBytes();
-            float[] px = preparedX[j];
-            int po = preparedOff[j];
-            int yo = yOff[j];
-            for (int r = r0; r < r1; r++) {
-                ys[yo + r] = f.dotPrepared(data, r * rowBytes, px, po, cols);
-                if (r + h < r2) {
-                    ys[yo + r + h] = f.dotPrepared(data, (r + h) * rowBytes, px, po, cols);
-                }
-            }
+        int b = index + pairOffset;
+        if (pairOffset == 0 || b >= blocks) {
+            block(index, worker);
             return;
         }
-        if (n[j] == 1 && !batchInvariant) {
-            int xo = xOff[j];
-            int yo = yOff[j];
-            for (int r = r0; r < r1; r++) {
-                ys[yo + r] = m.dotRow(r, xs, xo);
-                if (r + h < r2) {
-                    ys[yo + r + h] = m.dotRow(r + h, xs, xo);
-                }
+        // blocks index and b, rows alternating where both have a one-row kernel
+        int ja = jobOf(index);
+        int jb = jobOf(b);
+        int a0 = (index - taskStart[ja]) * blockRows[ja];
+        int a1 = Math.min(w[ja].rows(), a0 + blockRows[ja]);
+        int b0 = (b - taskStart[jb]) * blockRows[jb];
+        int b1 = Math.min(w[jb].rows(), b0 + blockRows[jb]);
+        float[] scratch = tiles[worker];
+        boolean rowsA = row(ja, a0, scratch);
+        boolean rowsB = row(jb, b0, scratch);
+        for (int k = 1; k < Math.max(a1 - a0, b1 - b0); k++) {
+            if (rowsA && a0 + k < a1) {
+                row(ja, a0 + k, scratch);
             }
-            return;
-        }
-        int nj = n[j];
-        int ys0 = yOff[j];
-        int yst = yStride[j];
-        int xs0 = xOff[j];
-        if (nj <= TensorFormat.TILE_DOT_ROWS) {
-            // one or two rows (a decoding step of one or two sequences): the format's fused kernel gives the tile
-            // path's results bit for bit without storing the tile and loading it back for every row
-            TensorFormat f = m.format();
-            MemorySegment data = m.data();
-            long rowBytes = m.rowBytes();
-            float[] scratch = tiles[worker];
-            if (r0 < r1 && f.dotTile(data, r0 * rowBytes, xs, xs0, nj, ys, ys0 + r0, yst, cols, scratch)) {
-                for (int r = r0; r < r1; r++) {
-                    if (r > r0) {
-                        f.dotTile(data, r * rowBytes, xs, xs0, nj, ys, ys0 + r, yst, cols, scratch);
-                    }
-                    if (r + h < r2) {
-                        f.dotTile(data, (r + h) * rowBytes, xs, xs0, nj, ys, ys0 + r + h, yst, cols, scratch);
-                    }
-                }
-                return;
+            if (rowsB && b0 + k < b1) {
+                row(jb, b0 + k, scratch);
             }
         }
-        tileRange(m, r0, r1, nj, xs, xs0, ys, ys0, yst, tiles[worker]);
-        if (r0 + h < r2) {
-            tileRange(m, r0 + h, r2, nj, xs, xs0, ys, ys0, yst, tiles[worker]);
+        if (!rowsA) {
+            tileRange(ja, a0, a1, scratch);
+        }
+        if (!rowsB) {
+            tileRange(jb, b0, b1, scratch);
         }
     }
 
-    /** The first row of the second stream of m times {@code rows} activation rows, or 0 when it is read as one. */
-    static int secondStream(Matrix m, int rows, long twoStreamBytes) {
-        return rows == 1 && m.rows() > 1 && m.byteSize() >= twoStreamBytes ? (m.rows() + 1) / 2 : 0;
+    private int jobOf(int block) {
+        int j = 0;
+        while (taskStart[j + 1] <= block) {
+            j++;
+        }
+        return j;
+    }
+
+    /** Row block {@code index}: one row at a time where its job has a one-row kernel, else through the tile. */
+    private void block(int index, int worker) {
+        int j = jobOf(index);
+        int r0 = (index - taskStart[j]) * blockRows[j];
+        int r1 = Math.min(w[j].rows(), r0 + blockRows[j]);
+        float[] scratch = tiles[worker];
+        if (r0 < r1 && row(j, r0, scratch)) {
+            for (int r = r0 + 1; r < r1; r++) {
+                row(j, r, scratch);
+            }
+            return;
+        }
+        tileRange(j, r0, r1, scratch);
+    }
+
+    /**
+     * Weight row r of job j against its activation rows by a one-row kernel: prepared activations, the plain dot,
+     * or (one or two rows, batch-invariant) the format's fused tile kernel, which gives the tile path's results bit
+     * for bit without storing the tile. False (nothing written) where the job has none: it goes through the tile.
+     */
+    private boolean row(int j, int r, float[] scratch) {
+        Matrix m = w[j];
+        if (preparedX[j] != null) {
+            y[j][yOff[j] + r] = m.format().dotPrepared(m.data(), r * m.rowBytes(), preparedX[j], preparedOff[j], m.cols());
+            return true;
+        }
+        if (n[j] == 1 && !batchInvariant) {
+            y[j][yOff[j] + r] = m.dotRow(r, x[j], xOff[j]);
+            return true;
+        }
+        return n[j] <= TensorFormat.TILE_DOT_ROWS
+                && m.format().dotTile(m.data(), r * m.rowBytes(), x[j], xOff[j], n[j], y[j], yOff[j] + r, yStride[j], m.cols(), scratch);
+    }
+
+    /** Weight rows r0 .. r1 of job j against its activation rows through the worker's tile. */
+    private void tileRange(int j, int r0, int r1, float[] scratch) {
+        tileRange(w[j], r0, r1, n[j], x[j], xOff[j], y[j], yOff[j], yStride[j], scratch);
     }
 
     /** Weight rows r0 .. r1 of m against nj activation rows: decoded into the worker's tile a block at a time. */

@@ -1,61 +1,40 @@
 package dev.gemma4j.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.gemma4j.model.Matrix;
 import dev.gemma4j.tensor.GgmlType;
 import dev.gemma4j.tensor.TensorFormat;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * {@link MatMul} reading a matrix as two streams ({@link MatMul#TWO_STREAM_BYTES}): with every matrix split
+ * {@link MatMul} reading a region as two streams ({@link MatMul#TWO_STREAM_BYTES}): with every region paired
  * (threshold 0) each output is bit-identical to the one-stream product, on every one-row path (prepared
- * activations, plain dot, the batch-invariant fused tile kernel), for odd and even row counts (the second half
- * one row shorter, or not), with one to three workers; and the values are right (a double product).
+ * activations, plain dot, the batch-invariant fused tile kernel, the tile for formats without one), for odd and
+ * even block counts (the last block unpaired), for regions of one matrix and of several of different formats and
+ * shapes, with one to three workers; and the values are right (a double product of the dequantized weights).
  */
 class TwoStreamTest {
+    static final int COLS = 512;
 
     @ParameterizedTest
     @EnumSource(names = {"F32", "Q8_0", "Q5_0", "Q4_K", "Q6_K", "MXFP4"})
-    void twoStreamsGiveTheOneStreamValues(GgmlType t) {
-        TensorFormat f = TensorFormat.of(t);
-        int cols = 512;
+    void oneMatrixReadAsTwoStreamsGivesTheSameValues(GgmlType t) {
         Random rnd = new Random(23 + t.ordinal());
-        for (int rows : new int[] {2 * 48 * 2 + 37, 2 * 48 * 2 + 38, 3}) {
-            long rowBytes = f.rowBytes(cols);
+        for (int rows : new int[] {4 * 48 + 37, 5 * 48, 3, 1}) {
             try (Arena arena = Arena.ofShared()) {
-                MemorySegment data = arena.allocate(rowBytes * rows, 64);
-                float[] wRow = new float[cols];
-                for (int r = 0; r < rows; r++) {
-                    for (int i = 0; i < cols; i++) {
-                        wRow[i] = (float) rnd.nextGaussian() * 0.1f;
-                    }
-                    f.quantize(wRow, 0, cols, data, r * rowBytes);
-                }
-                Matrix m = new Matrix("w", f, data, cols, rows, rowBytes);
-                assertEquals((rows + 1) / 2, MatMul.secondStream(m, 1, 0));
-                float[] xs = new float[cols];
-                for (int i = 0; i < cols; i++) {
-                    xs[i] = (float) rnd.nextGaussian();
-                }
+                Matrix m = randomMatrix(arena, t, rows, rnd);
+                float[] xs = randomRow(rnd);
                 for (boolean invariant : new boolean[] {false, true}) {
-                    float[] one = new float[rows];
-                    try (WorkerPool pool = new WorkerPool(1)) {
-                        new MatMul(pool, cols, 2, invariant, Long.MAX_VALUE).add(m, xs, 0, 1, one, 0, rows).run();
-                    }
-                    TileInvarianceTest.checkValues(m, xs, new float[][] {one}, cols, rows);
+                    float[][] one = run(new Matrix[] {m}, xs, invariant, 1, Long.MAX_VALUE);
+                    TileInvarianceTest.checkValues(m, xs, one, COLS, rows);
                     for (int threads = 1; threads <= 3; threads++) {
-                        try (WorkerPool pool = new WorkerPool(threads)) {
-                            float[] two = new float[rows];
-                            new MatMul(pool, cols, 2, invariant, 0).add(m, xs, 0, 1, two, 0, rows).run();
-                            assertArrayEquals(one, two, t + ", " + rows + " rows, invariant " + invariant + ", " + threads + " workers");
-                        }
+                        assertArrayEquals(one[0], run(new Matrix[] {m}, xs, invariant, threads, 0)[0],
+                                t + ", " + rows + " rows, invariant " + invariant + ", " + threads + " workers");
                     }
                 }
             }
@@ -63,14 +42,63 @@ class TwoStreamTest {
     }
 
     @Test
-    void onlyOneRowProductsOfLargeMatricesAreSplit() {
-        TensorFormat f = TensorFormat.of(GgmlType.F32);
-        try (Arena arena = Arena.ofConfined()) {
-            Matrix m = new Matrix("w", f, arena.allocate(4L * 64 * 9), 64, 9, 4L * 64);
-            assertEquals(5, MatMul.secondStream(m, 1, 0));
-            assertEquals(0, MatMul.secondStream(m, 2, 0), "several activation rows go through the tile");
-            assertEquals(0, MatMul.secondStream(m, 1, m.byteSize() + 1), "smaller than the threshold");
-            assertEquals(0, MatMul.secondStream(m, 1, MatMul.TWO_STREAM_BYTES), "2 KB is far below 64 MB");
+    void severalMatricesPairedAcrossEachOther() {
+        Random rnd = new Random(5);
+        GgmlType[] types = {GgmlType.Q4_K, GgmlType.Q8_0, GgmlType.F32, GgmlType.Q6_K, GgmlType.Q5_0};
+        int[] rows = {150, 97, 61, 200, 48};
+        try (Arena arena = Arena.ofShared()) {
+            Matrix[] ms = new Matrix[types.length];
+            for (int i = 0; i < ms.length; i++) {
+                ms[i] = randomMatrix(arena, types[i], rows[i], rnd);
+            }
+            float[] xs = randomRow(rnd);
+            for (boolean invariant : new boolean[] {false, true}) {
+                float[][] one = run(ms, xs, invariant, 1, Long.MAX_VALUE);
+                for (int i = 0; i < ms.length; i++) {
+                    TileInvarianceTest.checkValues(ms[i], xs, new float[][] {one[i]}, COLS, rows[i]);
+                }
+                for (int threads = 1; threads <= 3; threads++) {
+                    float[][] two = run(ms, xs, invariant, threads, 0);
+                    for (int i = 0; i < ms.length; i++) {
+                        assertArrayEquals(one[i], two[i], types[i] + " among five, invariant " + invariant + ", " + threads + " workers");
+                    }
+                }
+            }
         }
+    }
+
+    private static float[][] run(Matrix[] ms, float[] xs, boolean invariant, int threads, long twoStreamBytes) {
+        float[][] ys = new float[ms.length][];
+        try (WorkerPool pool = new WorkerPool(threads)) {
+            MatMul mm = new MatMul(pool, COLS, ms.length, invariant, twoStreamBytes);
+            for (int i = 0; i < ms.length; i++) {
+                ys[i] = new float[ms[i].rows()];
+                mm.add(ms[i], xs, 0, 1, ys[i], 0, ms[i].rows());
+            }
+            mm.run();
+        }
+        return ys;
+    }
+
+    private static Matrix randomMatrix(Arena arena, GgmlType t, int rows, Random rnd) {
+        TensorFormat f = TensorFormat.of(t);
+        long rowBytes = f.rowBytes(COLS);
+        var data = arena.allocate(rowBytes * rows, 64);
+        float[] wRow = new float[COLS];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < COLS; i++) {
+                wRow[i] = (float) rnd.nextGaussian() * 0.1f;
+            }
+            f.quantize(wRow, 0, COLS, data, r * rowBytes);
+        }
+        return new Matrix("w", f, data, COLS, rows, rowBytes);
+    }
+
+    private static float[] randomRow(Random rnd) {
+        float[] xs = new float[COLS];
+        for (int i = 0; i < COLS; i++) {
+            xs[i] = (float) rnd.nextGaussian();
+        }
+        return xs;
     }
 }
