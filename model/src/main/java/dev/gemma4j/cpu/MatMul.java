@@ -64,8 +64,7 @@ final class MatMul {
     private final int[] blockRows;
     private final int[] taskStart;
     private final long twoStreamBytes;
-    /** This region's tasks (row blocks), and the distance between the two blocks a pool task runs, or 0. */
-    private int blocks;
+    /** The distance between the two row blocks a pool task of this region runs, or 0 (one block per task). */
     private int pairOffset;
     private final float[][] sourceX;
     private final int[] sourceOff;
@@ -256,7 +255,6 @@ final class MatMul {
             total += (rows + block - 1) / block;
         }
         taskStart[jobs] = total;
-        blocks = total;
         pairOffset = twoStreams() ? (total + 1) / 2 : 0;
         int tasks = pairOffset > 0 ? pairOffset : total;
         try {
@@ -314,6 +312,11 @@ final class MatMul {
         }
     }
 
+    /** Whether the last {@link #run} read its region as two streams (for tests). */
+    boolean lastRunPaired() {
+        return pairOffset > 0;
+    }
+
     /** Whether this region is read as two streams: one activation row per job, {@link #TWO_STREAM_BYTES} of weights. */
     private boolean twoStreams() {
         long bytes = 0;
@@ -323,12 +326,12 @@ final class MatMul {
             }
             bytes += w[j].byteSize();
         }
-        return blocks > 1 && bytes >= twoStreamBytes;
+        return taskStart[jobs] > 1 && bytes >= twoStreamBytes;
     }
 
     private void task(int index, int worker) {
         int b = index + pairOffset;
-        if (pairOffset == 0 || b >= blocks) {
+        if (pairOffset == 0 || b >= taskStart[jobs]) {
             block(index, worker);
             return;
         }

@@ -1,6 +1,7 @@
 package dev.gemma4j.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.gemma4j.model.Matrix;
 import dev.gemma4j.tensor.GgmlType;
@@ -76,6 +77,9 @@ class TwoStreamTest {
                 mm.add(ms[i], xs, 0, 1, ys[i], 0, ms[i].rows());
             }
             mm.run();
+            // the threshold decides: 0 pairs every region of more than one block, the largest never pairs
+            boolean severalBlocks = ms.length > 1 || ms[0].rows() > MatMul.TILE_ROWS; // blocks are at least TILE_ROWS rows
+            assertEquals(twoStreamBytes == 0 && severalBlocks, mm.lastRunPaired(), "region read as two streams");
         }
         return ys;
     }
